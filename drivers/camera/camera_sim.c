@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * drivers/camera/camera_sim.c - the "sim" camera: one synthetic frame per capture() request.
+ *
+ * The fd is an eventfd (semaphore mode): capture() adds one, on_readable() takes one and
+ * delivers one frame of cfg->width x cfg->height in cfg->format:
+ *   - YUYV: a deterministic test pattern that changes with every frame (luma gradient, the
+ *     frame counter as 16 black/white bars across the top, chroma shifted by the counter);
+ *   - MJPEG: the same pattern encoded to JPEG here, so the class layer sees a real camera
+ *     JPEG to pass through.
+ * If cfg->device names a directory, MJPEG frames are instead the *.jpg / *.jpeg files in it,
+ * in name order, cycling (recorded frames, STYLE 22). cfg->device "" selects the pattern.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "drivers/camera/camera.h"
+#include "hal/clock.h"
+#include "hal/fifo.h"
+#include "hal/jpeg.h"
+
+/** Largest synthetic frame side (a 4K sensor); keeps pattern buffers bounded. */
+#define CAMERA_SIM_DIM_MAX 4096u
+/** Largest recorded frame file: far above any real MJPEG frame, still a sane allocation. */
+#define CAMERA_SIM_FILE_MAX (32u << 20)
+/** Bars that show the frame counter in the pattern (one bit each, MSB first). */
+#define PATTERN_BARS 16u
+
+struct camera_sim {
+	int efd;
+	uint32_t frame_no;
+	struct hal_jpeg *jpeg; /* MJPEG pattern encoder; header probe for recorded frames */
+	uint8_t *yuyv;         /* pattern frame, width * height * 2 */
+	/* directory mode */
+	int dirfd;
+	struct dirent **files;
+	int n_files;
+	int next;
+	uint8_t *fbuf; /* one recorded frame */
+	size_t fbuf_size;
+};
+
+static int is_jpeg_name(const struct dirent *d)
+{
+	const char *dot = strrchr(d->d_name, '.');
+
+	return dot && d->d_name[0] != '.' &&
+	       (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
+}
+
+/* List the frame files and size one buffer for the largest. */
+static int open_dir(struct camera_sim *p, const char *path)
+{
+	size_t largest = 0;
+	struct stat st;
+	int i;
+
+	p->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->dirfd < 0)
+		return -errno;
+	p->n_files = scandir(path, &p->files, is_jpeg_name, alphasort);
+	if (p->n_files < 0) {
+		p->n_files = 0;
+		return -errno;
+	}
+	for (i = 0; i < p->n_files; i++) {
+		if (fstatat(p->dirfd, p->files[i]->d_name, &st, 0) < 0)
+			return -errno;
+		if (!S_ISREG(st.st_mode))
+			return -EINVAL;
+		if ((uintmax_t)st.st_size > CAMERA_SIM_FILE_MAX)
+			return -EFBIG;
+		if ((size_t)st.st_size > largest)
+			largest = (size_t)st.st_size;
+	}
+	if (p->n_files == 0 || largest == 0)
+		return -ENOENT;
+	p->fbuf = malloc(largest);
+	if (!p->fbuf)
+		return -ENOMEM;
+	p->fbuf_size = largest;
+	return 0;
+}
+
+static int sim_open(struct camera *c)
+{
+	const struct camera_cfg *cfg = &c->cfg;
+	struct camera_sim *p;
+	struct stat st;
+	int r;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->efd = -1;
+	p->dirfd = -1;
+	c->priv = p;
+	p->efd = eventfd(0, EFD_SEMAPHORE | EFD_NONBLOCK | EFD_CLOEXEC);
+	if (p->efd < 0)
+		return -errno; /* the class calls close() */
+	if (cfg->format == CAMERA_FMT_MJPEG) {
+		r = hal_jpeg_new(&p->jpeg);
+		if (r < 0)
+			return r;
+	}
+	strcpy(c->model, "sealbench sim camera");
+
+	if (cfg->device[0]) {
+		if (stat(cfg->device, &st) < 0)
+			return -errno;
+		if (!S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+		if (cfg->format != CAMERA_FMT_MJPEG)
+			return -EINVAL; /* recorded frames are JPEG files */
+		return open_dir(p, cfg->device);
+	}
+
+	if (cfg->width < 2 || cfg->width % 2 || cfg->width > CAMERA_SIM_DIM_MAX ||
+	    cfg->height < 1 || cfg->height > CAMERA_SIM_DIM_MAX)
+		return -EINVAL;
+	p->yuyv = malloc((size_t)cfg->width * cfg->height * 2);
+	if (!p->yuyv)
+		return -ENOMEM;
+	if (p->jpeg)
+		return hal_jpeg_reserve(p->jpeg, cfg->width, cfg->height);
+	return 0;
+}
+
+static void sim_close(struct camera *c)
+{
+	struct camera_sim *p = c->priv;
+	int i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n_files; i++)
+		free(p->files[i]);
+	free(p->files);
+	free(p->fbuf);
+	if (p->dirfd >= 0)
+		close(p->dirfd);
+	free(p->yuyv);
+	hal_jpeg_free(p->jpeg);
+	if (p->efd >= 0)
+		close(p->efd);
+	free(p);
+	c->priv = NULL;
+}
+
+static int sim_get_fd(const struct camera *c)
+{
+	const struct camera_sim *p = c->priv;
+
+	return p->efd;
+}
+
+static int sim_capture(struct camera *c)
+{
+	struct camera_sim *p = c->priv;
+	uint64_t one = 1;
+	ssize_t n;
+
+	n = hal_write(p->efd, &one, sizeof(one));
+	if (n < 0)
+		return (int)n;
+	return 0;
+}
+
+/*
+ * The test pattern. Luma: a left-to-right ramp, with the frame counter drawn over the top
+ * eighth as PATTERN_BARS bars (white = 1). Chroma: U ramps top to bottom and moves with the
+ * counter, V ramps left to right. Every frame differs, and the same counter always gives
+ * the same bytes.
+ */
+static void fill_pattern(uint8_t *buf, unsigned w, unsigned h, uint32_t frame_no)
+{
+	unsigned band = h / 8 ? h / 8 : 1, bar_w = w / PATTERN_BARS ? w / PATTERN_BARS : 1;
+	unsigned x, y, bit;
+	uint8_t *row, u;
+
+	for (y = 0; y < h; y++) {
+		row = buf + (size_t)y * w * 2;
+		u = (uint8_t)(y * 255u / h + frame_no * 8u);
+		for (x = 0; x < w; x++) {
+			uint8_t luma = (uint8_t)(16u + x * 219u / w);
+
+			if (y < band) {
+				bit = x / bar_w;
+				if (bit < PATTERN_BARS)
+					luma = (frame_no >> (PATTERN_BARS - 1 - bit)) & 1u ? 235 : 16;
+			}
+			row[2 * x] = luma;
+			/* Odd bytes alternate U (even pixel) and V (odd pixel). */
+			row[2 * x + 1] = x % 2 ? (uint8_t)(x * 255u / w) : u;
+		}
+	}
+}
+
+static int read_file_frame(struct camera_sim *p, struct camera_frame *ret)
+{
+	const char *name = p->files[p->next]->d_name;
+	unsigned w = 0, h = 0;
+	size_t got = 0;
+	struct stat st;
+	ssize_t n;
+	int fd, r = 0;
+
+	p->next = (p->next + 1) % p->n_files;
+	fd = openat(p->dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if ((uintmax_t)st.st_size > p->fbuf_size) {
+		r = -EFBIG; /* replaced by a larger file since open */
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		n = hal_read(fd, p->fbuf + got, (size_t)st.st_size - got);
+		if (n < 0) {
+			r = (int)n;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	/* Report the file's own size; a bad file is left for the class to reject. */
+	hal_jpeg_probe(p->jpeg, p->fbuf, got, &w, &h, NULL);
+	ret->format = CAMERA_FMT_MJPEG;
+	ret->data = p->fbuf;
+	ret->len = got;
+	ret->width = w;
+	ret->height = h;
+	ret->t_ns = clock_now_ns();
+out:
+	close(fd);
+	return r;
+}
+
+static int sim_on_readable(struct camera *c, struct camera_frame *ret)
+{
+	struct camera_sim *p = c->priv;
+	const struct camera_cfg *cfg = &c->cfg;
+	const uint8_t *jpeg;
+	uint64_t v;
+	size_t len;
+	ssize_t n;
+	int r;
+
+	n = hal_read(p->efd, &v, sizeof(v));
+	if (n < 0)
+		return (int)n;
+	if (p->n_files)
+		return read_file_frame(p, ret);
+
+	p->frame_no++;
+	fill_pattern(p->yuyv, cfg->width, cfg->height, p->frame_no);
+	if (cfg->format == CAMERA_FMT_YUYV) {
+		ret->data = p->yuyv;
+		ret->len = (size_t)cfg->width * cfg->height * 2;
+	} else {
+		r = hal_jpeg_encode_yuyv(p->jpeg, p->yuyv, (size_t)cfg->width * cfg->height * 2,
+					 cfg->width, cfg->height, cfg->jpeg_quality, &jpeg, &len);
+		if (r < 0)
+			return r;
+		ret->data = jpeg;
+		ret->len = len;
+	}
+	ret->format = cfg->format;
+	ret->width = cfg->width;
+	ret->height = cfg->height;
+	ret->t_ns = clock_now_ns();
+	return 0;
+}
+
+const struct camera_ops camera_sim_ops = {
+	.name = "sim",
+	.open = sim_open,
+	.close = sim_close,
+	.get_fd = sim_get_fd,
+	.capture = sim_capture,
+	.on_readable = sim_on_readable,
+};

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * drivers/scale/scale_sim.c - the "sim" scale: readings come as text lines on a FIFO.
+ *
+ * cfg->device names the FIFO (created if missing). One line per reading:
+ * "<grams> <stable|motion> [over|under|fault]" (scale_proto_parse_sim()). tare() makes the
+ * last reading the zero, as a real scale's tare key does.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "drivers/scale/scale.h"
+#include "drivers/scale/scale_proto.h"
+#include "hal/clock.h"
+#include "hal/fifo.h"
+#include "hal/linebuf.h"
+
+struct scale_sim {
+	int fd;
+	int32_t last_raw; /* last reading before tare */
+	int32_t tare;     /* subtracted from every reading */
+	struct linebuf lb;
+	char storage[LINEBUF_STORAGE(SCALE_SIM_LINE_MAX)];
+};
+
+static int sim_open(struct scale *s)
+{
+	struct scale_sim *p;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->fd = -1;
+	s->priv = p;
+	linebuf_init(&p->lb, p->storage, sizeof(p->storage));
+	p->fd = hal_fifo_open_read(s->cfg.device);
+	if (p->fd < 0)
+		return p->fd; /* the class calls close() */
+	strcpy(s->model, "sealbench sim scale");
+	return 0;
+}
+
+static void sim_close(struct scale *s)
+{
+	struct scale_sim *p = s->priv;
+
+	if (!p)
+		return;
+	if (p->fd >= 0)
+		close(p->fd);
+	free(p);
+	s->priv = NULL;
+}
+
+static int sim_get_fd(const struct scale *s)
+{
+	const struct scale_sim *p = s->priv;
+
+	return p->fd;
+}
+
+static int sim_on_readable(struct scale *s, struct scale_reading *ret)
+{
+	struct scale_sim *p = s->priv;
+	struct scale_reading rd = { 0 };
+	const char *line;
+	size_t len, room;
+	int64_t net;
+	ssize_t n;
+	char *dst;
+	int r;
+
+	for (;;) {
+		r = linebuf_pop(&p->lb, &line, &len);
+		if (r == -EMSGSIZE)
+			return -EBADMSG; /* no valid reading is that long */
+		if (r == 0) {
+			if (strspn(line, " \t") == len)
+				continue; /* blank line */
+			if (scale_proto_parse_sim(line, &rd) < 0)
+				return -EBADMSG;
+			p->last_raw = rd.grams;
+			net = (int64_t)rd.grams - p->tare;
+			rd.grams = net < INT32_MIN ? INT32_MIN
+						   : net > INT32_MAX ? INT32_MAX : (int32_t)net;
+			rd.t_ns = clock_now_ns();
+			*ret = rd;
+			return 0;
+		}
+		room = linebuf_room(&p->lb, &dst);
+		n = hal_read(p->fd, dst, room);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return -EAGAIN; /* no EOF on an O_RDWR FIFO; be safe anyway */
+		linebuf_commit(&p->lb, (size_t)n);
+	}
+}
+
+static int sim_tare(struct scale *s)
+{
+	struct scale_sim *p = s->priv;
+
+	p->tare = p->last_raw;
+	return 0;
+}
+
+const struct scale_ops scale_sim_ops = {
+	.name = "sim",
+	.open = sim_open,
+	.close = sim_close,
+	.get_fd = sim_get_fd,
+	.on_readable = sim_on_readable,
+	.tare = sim_tare,
+};

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <turbojpeg.h>
+
+#include "hal/jpeg.h"
+
+/** Room for a copy of TurboJPEG's error text (its own buffer is per handle, reused). */
+#define JPEG_ERR_MAX 128
+
+struct hal_jpeg {
+	tjhandle enc;
+	tjhandle dec;
+	unsigned char *out;  /* tjAlloc()ed, out_size bytes: tjBufSize() worst case */
+	unsigned long out_size;
+	uint8_t *planes;     /* I420 scratch: Y, then U, then V */
+	size_t planes_size;
+	bool full_range; /* YUYV input already uses 0..255 (else BT.601 studio range) */
+	char err[JPEG_ERR_MAX];
+};
+
+static void set_err(struct hal_jpeg *j, const char *msg)
+{
+	size_t n = strlen(msg);
+
+	if (n >= sizeof(j->err))
+		n = sizeof(j->err) - 1;
+	memcpy(j->err, msg, n);
+	j->err[n] = '\0';
+}
+
+int hal_jpeg_new(struct hal_jpeg **ret)
+{
+	struct hal_jpeg *j;
+
+	if (!ret)
+		return -EINVAL;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->enc = tjInitCompress();
+	if (!j->enc)
+		goto err_free;
+	j->dec = tjInitDecompress();
+	if (!j->dec)
+		goto err_enc;
+	*ret = j;
+	return 0;
+
+err_enc:
+	tjDestroy(j->enc);
+err_free:
+	free(j);
+	return -ENOMEM;
+}
+
+void hal_jpeg_free(struct hal_jpeg *j)
+{
+	if (!j)
+		return;
+	tjFree(j->out);
+	free(j->planes);
+	if (j->dec)
+		tjDestroy(j->dec);
+	if (j->enc)
+		tjDestroy(j->enc);
+	free(j);
+}
+
+static bool dims_ok(unsigned width, unsigned height)
+{
+	return width >= 2 && width % 2 == 0 && width <= HAL_JPEG_DIM_MAX && height >= 1 &&
+	       height <= HAL_JPEG_DIM_MAX;
+}
+
+/* Bytes of the I420 planes: full-size Y, then U and V at half width and half height. */
+static size_t planes_size(unsigned width, unsigned height)
+{
+	size_t cw = width / 2, ch = (height + 1) / 2;
+
+	return (size_t)width * height + 2 * cw * ch;
+}
+
+int hal_jpeg_reserve(struct hal_jpeg *j, unsigned width, unsigned height)
+{
+	unsigned long need_out;
+	size_t need_planes;
+
+	if (!j || !dims_ok(width, height)) {
+		if (j)
+			set_err(j, "frame size out of range");
+		return -EINVAL;
+	}
+	need_out = tjBufSize((int)width, (int)height, TJSAMP_420);
+	if (need_out == (unsigned long)-1) {
+		set_err(j, "frame size out of range");
+		return -EINVAL;
+	}
+	if (need_out > j->out_size) {
+		unsigned char *out = tjAlloc((int)need_out);
+
+		if (!out)
+			goto err_nomem;
+		tjFree(j->out);
+		j->out = out;
+		j->out_size = need_out;
+	}
+	need_planes = planes_size(width, height);
+	if (need_planes > j->planes_size) {
+		uint8_t *p = malloc(need_planes);
+
+		if (!p)
+			goto err_nomem;
+		free(j->planes);
+		j->planes = p;
+		j->planes_size = need_planes;
+	}
+	return 0;
+
+err_nomem:
+	set_err(j, "out of memory");
+	return -ENOMEM;
+}
+
+/*
+ * Studio (limited) range to the full range JFIF expects: Y 16..235 -> 0..255 (x 255/219 =
+ * 298/256), Cb/Cr 16..240 around 128 -> 0..255 (x 255/224 ~= 291/256). Integer maths with a
+ * clamp, which compilers vectorise (a lookup table would not).
+ */
+static inline uint8_t expand_luma(int v)
+{
+	int t = (v - 16) * 298 + 128;
+
+	t = t < 0 ? 0 : t >> 8;
+	return (uint8_t)(t > 255 ? 255 : t);
+}
+
+static inline uint8_t expand_chroma(int v)
+{
+	int t = (v - 128) * 291 + 128 + (128 << 8);
+
+	t = t < 0 ? 0 : t >> 8;
+	return (uint8_t)(t > 255 ? 255 : t);
+}
+
+/* One pair of YUYV rows to two luma rows and one chroma row (chroma averaged vertically). */
+static void convert_pair(const uint8_t *restrict r0, const uint8_t *restrict r1, size_t cw,
+			 bool full_range, uint8_t *restrict y0, uint8_t *restrict y1,
+			 uint8_t *restrict u, uint8_t *restrict v)
+{
+	size_t x;
+
+	if (full_range) {
+		for (x = 0; x < cw; x++) {
+			y0[2 * x] = r0[4 * x];
+			y0[2 * x + 1] = r0[4 * x + 2];
+			y1[2 * x] = r1[4 * x];
+			y1[2 * x + 1] = r1[4 * x + 2];
+			u[x] = (uint8_t)((r0[4 * x + 1] + r1[4 * x + 1] + 1) >> 1);
+			v[x] = (uint8_t)((r0[4 * x + 3] + r1[4 * x + 3] + 1) >> 1);
+		}
+		return;
+	}
+	for (x = 0; x < cw; x++) {
+		y0[2 * x] = expand_luma(r0[4 * x]);
+		y0[2 * x + 1] = expand_luma(r0[4 * x + 2]);
+		y1[2 * x] = expand_luma(r1[4 * x]);
+		y1[2 * x + 1] = expand_luma(r1[4 * x + 2]);
+		u[x] = expand_chroma((r0[4 * x + 1] + r1[4 * x + 1] + 1) >> 1);
+		v[x] = expand_chroma((r0[4 * x + 3] + r1[4 * x + 3] + 1) >> 1);
+	}
+}
+
+/* The last row of an odd height: its chroma stands alone. */
+static void convert_last(const uint8_t *restrict r0, size_t cw, bool full_range,
+			 uint8_t *restrict y0, uint8_t *restrict u, uint8_t *restrict v)
+{
+	size_t x;
+
+	for (x = 0; x < cw; x++) {
+		y0[2 * x] = full_range ? r0[4 * x] : expand_luma(r0[4 * x]);
+		y0[2 * x + 1] = full_range ? r0[4 * x + 2] : expand_luma(r0[4 * x + 2]);
+		u[x] = full_range ? r0[4 * x + 1] : expand_chroma(r0[4 * x + 1]);
+		v[x] = full_range ? r0[4 * x + 3] : expand_chroma(r0[4 * x + 3]);
+	}
+}
+
+/*
+ * YUYV rows (Y0 U Y1 V per pixel pair) to I420 planes, two rows at a time, in plain indexed
+ * loops over restrict pointers that the compiler can vectorise.
+ */
+static void yuyv_to_i420(const uint8_t *src, unsigned width, unsigned height, bool full_range,
+			 uint8_t *py, uint8_t *pu, uint8_t *pv)
+{
+	size_t cw = width / 2, stride = (size_t)width * 2;
+	unsigned y;
+
+	for (y = 0; y + 1 < height; y += 2) {
+		convert_pair(src + (size_t)y * stride, src + (size_t)(y + 1) * stride, cw,
+			     full_range, py + (size_t)y * width, py + (size_t)(y + 1) * width,
+			     pu + (size_t)(y / 2) * cw, pv + (size_t)(y / 2) * cw);
+	}
+	if (height % 2) {
+		convert_last(src + (size_t)y * stride, cw, full_range, py + (size_t)y * width,
+			     pu + (size_t)(y / 2) * cw, pv + (size_t)(y / 2) * cw);
+	}
+}
+
+void hal_jpeg_set_full_range(struct hal_jpeg *j, bool full_range)
+{
+	if (j)
+		j->full_range = full_range;
+}
+
+int hal_jpeg_encode_yuyv(struct hal_jpeg *j, const uint8_t *yuyv, size_t len, unsigned width,
+			 unsigned height, unsigned quality, const uint8_t **ret_jpeg,
+			 size_t *ret_len)
+{
+	const unsigned char *planes[3];
+	int strides[3];
+	unsigned char *out;
+	unsigned long out_len;
+	size_t ysize, csize;
+	int r;
+
+	if (!j || !yuyv || !ret_jpeg || !ret_len)
+		return -EINVAL;
+	if (quality < 1 || quality > 100 || !dims_ok(width, height) ||
+	    len < (size_t)width * height * 2) {
+		set_err(j, "bad quality, frame size or frame length");
+		return -EINVAL;
+	}
+	r = hal_jpeg_reserve(j, width, height);
+	if (r < 0)
+		return r;
+
+	ysize = (size_t)width * height;
+	csize = (size_t)(width / 2) * ((height + 1) / 2);
+	yuyv_to_i420(yuyv, width, height, j->full_range, j->planes, j->planes + ysize,
+		     j->planes + ysize + csize);
+	planes[0] = j->planes;
+	planes[1] = j->planes + ysize;
+	planes[2] = j->planes + ysize + csize;
+	strides[0] = (int)width;
+	strides[1] = (int)(width / 2);
+	strides[2] = (int)(width / 2);
+
+	/* The buffer holds tjBufSize(): NOREALLOC makes TurboJPEG fail rather than swap it. */
+	out = j->out;
+	out_len = j->out_size;
+	if (tjCompressFromYUVPlanes(j->enc, planes, (int)width, strides, (int)height, TJSAMP_420,
+				    &out, &out_len, (int)quality, TJFLAG_NOREALLOC) < 0) {
+		set_err(j, tjGetErrorStr2(j->enc));
+		return -EIO;
+	}
+	*ret_jpeg = out;
+	*ret_len = out_len;
+	return 0;
+}
+
+/*
+ * Walk the marker segments from SOI to the first SOS and return the offset just past the SOS
+ * header, where entropy-coded data starts. Inside entropy data a 0xFF is always stuffed
+ * (FF 00) or a restart marker, so the EOI we look for later must lie beyond this offset; an
+ * FFD9 earlier in the file (e.g. the end of an EXIF thumbnail) does not count.
+ */
+static int find_scan(const uint8_t *buf, size_t len, size_t *ret_off)
+{
+	size_t pos = 2, seglen;
+	uint8_t m;
+
+	if (len < 4 || buf[0] != 0xFF || buf[1] != 0xD8)
+		return -EBADMSG;
+	for (;;) {
+		if (pos >= len || buf[pos] != 0xFF)
+			return -EBADMSG;
+		while (pos < len && buf[pos] == 0xFF)
+			pos++; /* fill bytes */
+		if (pos >= len)
+			return -EBADMSG;
+		m = buf[pos++];
+		if (m == 0xD8 || m == 0xD9 || m == 0x00)
+			return -EBADMSG;
+		if (m == 0x01 || (m >= 0xD0 && m <= 0xD7))
+			continue; /* TEM, RSTn: no length */
+		if (len - pos < 2)
+			return -EBADMSG;
+		seglen = (size_t)buf[pos] << 8 | buf[pos + 1];
+		if (seglen < 2 || seglen > len - pos)
+			return -EBADMSG;
+		pos += seglen;
+		if (m == 0xDA) {
+			*ret_off = pos;
+			return 0;
+		}
+	}
+}
+
+int hal_jpeg_probe(struct hal_jpeg *j, const uint8_t *buf, size_t len, unsigned *ret_width,
+		   unsigned *ret_height, size_t *ret_len)
+{
+	int w, h, subsamp, colorspace;
+	size_t scan, i, end = 0;
+
+	if (!j || !buf)
+		return -EINVAL;
+	if (find_scan(buf, len, &scan) < 0) {
+		set_err(j, "no SOI or broken marker chain before the scan");
+		return -EBADMSG;
+	}
+	for (i = len - 1; i > scan; i--) {
+		if (buf[i] == 0xD9 && buf[i - 1] == 0xFF) {
+			end = i + 1;
+			break;
+		}
+	}
+	if (!end) {
+		set_err(j, "no EOI marker after the scan (truncated frame)");
+		return -EBADMSG;
+	}
+	if (tjDecompressHeader3(j->dec, buf, end, &w, &h, &subsamp, &colorspace) < 0) {
+		set_err(j, tjGetErrorStr2(j->dec));
+		return -EBADMSG;
+	}
+	if (w <= 0 || h <= 0) {
+		set_err(j, "zero-sized frame");
+		return -EBADMSG;
+	}
+	if (ret_width)
+		*ret_width = (unsigned)w;
+	if (ret_height)
+		*ret_height = (unsigned)h;
+	if (ret_len)
+		*ret_len = end;
+	return 0;
+}
+
+const char *hal_jpeg_last_error(const struct hal_jpeg *j)
+{
+	if (!j)
+		return "no handle";
+	return j->err[0] ? j->err : "no error";
+}

@@ -1,0 +1,857 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/outbox.c - the durable store-and-forward queue of evidence records (sqlite).
+ *
+ * Why it looks like this:
+ * - One connection, WAL, synchronous=FULL: every COMMIT syncs the WAL, so a 0 from
+ *   outbox_put() means the record survives a power cut (the green light depends on it).
+ * - The in-memory chain state (next_seq, last_hash, unacked_bytes) moves only after COMMIT
+ *   returned SQLITE_DONE. Any failure rolls back and leaves it where it was, so the caller
+ *   can simply retry the same record.
+ * - All statements are prepared once in outbox_open(); the hot path only binds and steps.
+ * - Open stays cheap on a big table: the chain head comes from the rowid b-tree (max seq),
+ *   the unacked sum from a partial covering index; no pass over the JSON/photo blobs
+ *   besides the integrity check. Blobs are the last columns so reading the small ones never
+ *   touches overflow pages.
+ * - The schema version is PRAGMA user_version (plus a human-readable copy in `meta`).
+ *   Migrations run inside one IMMEDIATE transaction; a file from a newer firmware is refused.
+ *
+ * sqlite result codes are mapped once, in map_rc(): BUSY/LOCKED -> -EBUSY,
+ * FULL -> -ENOSPC, NOMEM -> -ENOMEM, READONLY -> -EROFS, CANTOPEN -> the OS errno when
+ * sqlite saw one, everything else (CORRUPT, NOTADB, IOERR, CONSTRAINT ...) -> -EIO.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "hal/clock.h"
+#include "src/log.h"
+#include "src/outbox.h"
+
+#define MOD "outbox"
+
+/* Current schema version (PRAGMA user_version). Bump and add a migration step to change. */
+#define OUTBOX_SCHEMA_VERSION 1
+/*
+ * Lock wait: the daemon is the only writer, so a lock is held only briefly by a tool reading
+ * the file (sealbench-outbox ls) or by a checkpoint. Waiting longer would stall the station.
+ */
+#define OUTBOX_BUSY_TIMEOUT_MS 100
+/* Mode of directories created for the database (owner rwx, group r-x). */
+#define OUTBOX_DIR_MODE 0750
+/* Mode of a newly created database file. */
+#define OUTBOX_FILE_MODE 0640
+/* Length of the hex digest without the NUL. */
+#define OUTBOX_HASH_LEN (OUTBOX_HASH_HEX - 1)
+/* Size of struct outbox_row.id (the header's fixed array). */
+#define OUTBOX_ROW_ID_SIZE sizeof(((struct outbox_row *)0)->id)
+
+/*
+ * Schema v1. Column order matters: the blobs (json, photo) come last so that queries reading
+ * only the small columns never load their overflow pages.
+ *
+ * records: seq is the per-station sequence (1, 2, 3 ...); id "<station>-<seq>" is the
+ * idempotency key; state is enum outbox_state; created_ms comes from the record, sent_ms is
+ * the broker PUBACK and acked_ms central's application ack (wall clock); bytes is
+ * json_len + photo_len, counted against the quota while unacked; hash is the SHA-256 hex of
+ * json; photo_sha256 and photo_len stay after the photo blob is pruned; json holds the exact
+ * bytes published (TEXT, stored without conversion); photo is NULL when none or pruned.
+ *
+ * records_unacked serves the unacked scan and the quota sum (only QUEUED/SENT rows; state is
+ * listed so that sqlite 3.40 treats it as covering). records_photo_acked serves prune.
+ */
+static const char schema_v1[] =
+	"CREATE TABLE meta ("
+	" key TEXT PRIMARY KEY NOT NULL,"
+	" value TEXT NOT NULL);"
+	"CREATE TABLE records ("
+	" seq INTEGER PRIMARY KEY,"
+	" id TEXT NOT NULL UNIQUE,"
+	" state INTEGER NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 2),"
+	" created_ms INTEGER NOT NULL,"
+	" sent_ms INTEGER,"
+	" acked_ms INTEGER,"
+	" bytes INTEGER NOT NULL,"
+	" hash TEXT NOT NULL,"
+	" tracking TEXT NOT NULL DEFAULT '',"
+	" photo_sha256 TEXT,"
+	" photo_len INTEGER NOT NULL DEFAULT 0,"
+	" json TEXT NOT NULL,"
+	" photo BLOB);"
+	"CREATE INDEX records_unacked ON records(seq, state, bytes) WHERE state < 2;"
+	"CREATE INDEX records_tracking ON records(tracking);"
+	"CREATE INDEX records_photo_acked ON records(acked_ms)"
+	" WHERE state = 2 AND photo IS NOT NULL;"
+	"INSERT INTO meta(key, value) VALUES ('schema', 'sealbench.outbox/1');"
+	"PRAGMA user_version = 1;";
+
+/* Prepared once at open. */
+enum {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_INSERT,
+	ST_NEXT_UNACKED,
+	ST_MARK_SENT,
+	ST_SEQ_EXISTS,
+	ST_ACK,
+	ST_ID_EXISTS,
+	ST_HAS_TRACKING,
+	ST_PRUNE,
+	ST_COUNT_ALL,
+	ST_COUNT_UNACKED,
+	ST_LAST,
+	_ST_MAX,
+};
+
+static const char *const stmt_sql[_ST_MAX] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_INSERT] = "INSERT INTO records(seq, id, state, created_ms, bytes, hash, tracking,"
+		      " photo_sha256, photo_len, json, photo)"
+		      " VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[ST_NEXT_UNACKED] = "SELECT seq, id, state, hash, photo_sha256, json, photo FROM records"
+			    " WHERE state < 2 AND seq > ?1 ORDER BY seq LIMIT 1",
+	[ST_MARK_SENT] = "UPDATE records SET state = 1, sent_ms = ?2 WHERE seq = ?1 AND state = 0",
+	[ST_SEQ_EXISTS] = "SELECT 1 FROM records WHERE seq = ?1",
+	[ST_ACK] = "UPDATE records SET state = 2, acked_ms = ?2 WHERE id = ?1 AND state < 2"
+		   " RETURNING bytes",
+	[ST_ID_EXISTS] = "SELECT 1 FROM records WHERE id = ?1",
+	[ST_HAS_TRACKING] = "SELECT 1 FROM records WHERE tracking = ?1 LIMIT 1",
+	[ST_PRUNE] = "UPDATE records SET photo = NULL"
+		     " WHERE state = 2 AND photo IS NOT NULL AND acked_ms <= ?1",
+	[ST_COUNT_ALL] = "SELECT count(*) FROM records",
+	[ST_COUNT_UNACKED] =
+		"SELECT count(*), coalesce(sum(bytes), 0) FROM records WHERE state < 2",
+	[ST_LAST] = "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1",
+};
+
+struct outbox {
+	sqlite3 *db;
+	sqlite3_stmt *st[_ST_MAX];
+	uint64_t quota_bytes;
+	uint64_t photo_retention_ms;
+	/* chain state, moved only after a successful COMMIT */
+	uint64_t next_seq;
+	char last_hash[OUTBOX_HASH_HEX];
+	uint64_t unacked_bytes;
+};
+
+/*
+ * The one place where sqlite result codes become -errno (STYLE 13). Only for failures: an
+ * unexpected SQLITE_ROW/SQLITE_DONE (a statement that returned nothing) is -EIO too.
+ */
+static int map_rc(sqlite3 *db, int rc)
+{
+	int err;
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_CANTOPEN:
+		err = db ? sqlite3_system_errno(db) : 0;
+		return err > 0 ? -err : -EIO;
+	default:
+		return -EIO;
+	}
+}
+
+/* Reset a statement and drop its (borrowed) bindings. */
+static void stmt_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Clamp a uint64_t into sqlite's signed integer range. */
+static sqlite3_int64 to_i64(uint64_t v)
+{
+	return v > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)v;
+}
+
+static uint64_t col_u64(sqlite3_stmt *st, int col)
+{
+	sqlite3_int64 v = sqlite3_column_int64(st, col);
+
+	return v < 0 ? 0 : (uint64_t)v;
+}
+
+/* Copy a TEXT column into a fixed buffer; "" for NULL. -EIO when it does not fit. */
+static int col_text(sqlite3_stmt *st, int col, char *buf, size_t size)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+	size_t n = (size_t)sqlite3_column_bytes(st, col);
+
+	if (!s) {
+		buf[0] = '\0';
+		return 0;
+	}
+	if (n >= size)
+		return -EIO;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Run a statement that returns no rows we need (BEGIN/COMMIT/ROLLBACK/UPDATE). */
+static int stmt_exec(struct outbox *ob, sqlite3_stmt *st)
+{
+	int rc;
+
+	do {
+		rc = sqlite3_step(st);
+	} while (rc == SQLITE_ROW);
+	rc = rc == SQLITE_DONE ? 0 : map_rc(ob->db, rc);
+	stmt_done(st);
+	return rc;
+}
+
+/* Roll back if a transaction is still open (sqlite may already have rolled back). */
+static void txn_abort(struct outbox *ob)
+{
+	if (!sqlite3_get_autocommit(ob->db))
+		stmt_exec(ob, ob->st[ST_ROLLBACK]);
+}
+
+static void sha256_hex(const void *data, size_t len, char out[OUTBOX_HASH_HEX])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	unsigned int i;
+
+	/* EVP_Digest with SHA-256 fails only on allocation failure inside OpenSSL. */
+	if (!EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL) ||
+	    md_len * 2 != OUTBOX_HASH_LEN) {
+		out[0] = '\0';
+		return;
+	}
+	for (i = 0; i < md_len; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0x0f];
+	}
+	out[OUTBOX_HASH_LEN] = '\0';
+}
+
+/* mkdir -p for the directories above @p path (not the file itself). */
+static int make_parent_dirs(const char *path)
+{
+	char buf[PATH_MAX];
+	struct stat stbuf;
+	size_t len = strlen(path);
+	char *p;
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, OUTBOX_DIR_MODE) < 0) {
+			if (errno != EEXIST) {
+				int err = errno;
+
+				*p = '/';
+				return -err;
+			}
+			if (stat(buf, &stbuf) < 0)
+				return -errno;
+			if (!S_ISDIR(stbuf.st_mode))
+				return -ENOTDIR;
+		}
+		*p = '/';
+	}
+	return 0;
+}
+
+/*
+ * Check what sqlite would otherwise report as a bare SQLITE_CANTOPEN: the file can be
+ * opened read-write (created when missing) and its directory is writable (WAL and shm files).
+ */
+static int preflight(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, OUTBOX_FILE_MODE);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+
+	if (!slash) {
+		strcpy(dir, ".");
+	} else {
+		n = slash == path ? 1 : (size_t)(slash - path);
+		if (n >= sizeof(dir))
+			return -ENAMETOOLONG;
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Run one pragma that returns a single text row and compare it to @p want. */
+static int pragma_expect(struct outbox *ob, const char *sql, const char *want)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *got;
+	int rc;
+
+	rc = sqlite3_prepare_v2(ob->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto err_sqlite;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		goto err_sqlite;
+	got = sqlite3_column_text(st, 0);
+	if (!got || strcmp((const char *)got, want) != 0) {
+		log_warn(MOD, "%s: \"%s\", expected \"%s\"", sql,
+			 got ? (const char *)got : "(null)", want);
+		sqlite3_finalize(st);
+		return -EIO;
+	}
+	sqlite3_finalize(st);
+	return 0;
+
+err_sqlite:
+	log_warn(MOD, "%s: %s", sql, sqlite3_errmsg(ob->db));
+	rc = map_rc(ob->db, rc);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int user_version(struct outbox *ob, int *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(ob->db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		rc = map_rc(ob->db, rc);
+		sqlite3_finalize(st);
+		return rc;
+	}
+	*ret = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int exec_sql(struct outbox *ob, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(ob->db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		log_warn(MOD, "schema: %s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return map_rc(ob->db, rc);
+	}
+	return 0;
+}
+
+/* Bring the schema to OUTBOX_SCHEMA_VERSION in one transaction. */
+static int migrate(struct outbox *ob)
+{
+	int version = 0;
+	int r;
+
+	r = exec_sql(ob, "BEGIN IMMEDIATE");
+	if (r < 0)
+		return r;
+	r = user_version(ob, &version);
+	if (r < 0)
+		goto err_rollback;
+	if (version > OUTBOX_SCHEMA_VERSION) {
+		log_warn(MOD, "schema version %d is newer than %d", version, OUTBOX_SCHEMA_VERSION);
+		r = -EPROTO;
+		goto err_rollback;
+	}
+	if (version < 1) {
+		r = exec_sql(ob, schema_v1);
+		if (r < 0)
+			goto err_rollback;
+	}
+	/* Later versions: if (version < 2) { ALTER ...; PRAGMA user_version = 2; } */
+	r = exec_sql(ob, "COMMIT");
+	if (r < 0)
+		goto err_rollback;
+	return 0;
+
+err_rollback:
+	if (!sqlite3_get_autocommit(ob->db))
+		sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+/* Load next_seq, last_hash and unacked_bytes (index and rowid lookups only). */
+static int load_state(struct outbox *ob)
+{
+	sqlite3_stmt *st = ob->st[ST_LAST];
+	int rc;
+	int r;
+
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		ob->next_seq = col_u64(st, 0) + 1;
+		r = col_text(st, 1, ob->last_hash, sizeof(ob->last_hash));
+		if (r == 0 && strlen(ob->last_hash) != OUTBOX_HASH_LEN)
+			r = -EIO;
+	} else if (rc == SQLITE_DONE) {
+		ob->next_seq = 1;
+		memset(ob->last_hash, '0', OUTBOX_HASH_LEN);
+		ob->last_hash[OUTBOX_HASH_LEN] = '\0';
+		r = 0;
+	} else {
+		r = map_rc(ob->db, rc);
+	}
+	stmt_done(st);
+	if (r < 0)
+		return r;
+
+	st = ob->st[ST_COUNT_UNACKED];
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ob->unacked_bytes = col_u64(st, 1);
+	r = rc == SQLITE_ROW ? 0 : map_rc(ob->db, rc);
+	stmt_done(st);
+	return r;
+}
+
+int outbox_open(const struct outbox_cfg *cfg, struct outbox **ret)
+{
+	struct outbox *ob;
+	int rc;
+	int r;
+	int i;
+
+	if (!cfg || !cfg->path || !cfg->path[0] || !ret)
+		return -EINVAL;
+
+	r = make_parent_dirs(cfg->path);
+	if (r < 0)
+		return r;
+	r = preflight(cfg->path);
+	if (r < 0)
+		return r;
+
+	ob = calloc(1, sizeof(*ob));
+	if (!ob)
+		return -ENOMEM;
+	ob->quota_bytes = cfg->quota_bytes;
+	ob->photo_retention_ms = cfg->photo_retention_ms;
+
+	rc = sqlite3_open_v2(cfg->path, &ob->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		r = map_rc(ob->db, rc);
+		goto err_close;
+	}
+	sqlite3_extended_result_codes(ob->db, 1);
+	sqlite3_busy_timeout(ob->db, OUTBOX_BUSY_TIMEOUT_MS);
+
+	/* First read of the file: a bad header shows up here as SQLITE_NOTADB -> -EIO. */
+	r = pragma_expect(ob, "PRAGMA journal_mode = WAL", "wal");
+	if (r < 0)
+		goto err_close;
+	r = exec_sql(ob, "PRAGMA synchronous = FULL");
+	if (r < 0)
+		goto err_close;
+	r = pragma_expect(ob, "PRAGMA quick_check", "ok");
+	if (r < 0)
+		goto err_close;
+	r = migrate(ob);
+	if (r < 0)
+		goto err_close;
+
+	for (i = 0; i < _ST_MAX; i++) {
+		rc = sqlite3_prepare_v3(ob->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					&ob->st[i], NULL);
+		if (rc != SQLITE_OK) {
+			log_warn(MOD, "prepare \"%s\": %s", stmt_sql[i], sqlite3_errmsg(ob->db));
+			r = map_rc(ob->db, rc);
+			goto err_close;
+		}
+	}
+
+	r = load_state(ob);
+	if (r < 0)
+		goto err_close;
+
+	*ret = ob;
+	return 0;
+
+err_close:
+	outbox_close(ob);
+	return r;
+}
+
+void outbox_close(struct outbox *ob)
+{
+	int i;
+
+	if (!ob)
+		return;
+	for (i = _ST_MAX - 1; i >= 0; i--)
+		sqlite3_finalize(ob->st[i]);
+	/* All statements are finalized, so close cannot fail with SQLITE_BUSY. */
+	sqlite3_close(ob->db);
+	free(ob);
+}
+
+uint64_t outbox_get_next_seq(const struct outbox *ob)
+{
+	return ob->next_seq;
+}
+
+const char *outbox_get_last_hash(const struct outbox *ob)
+{
+	return ob->last_hash;
+}
+
+bool outbox_has_room(const struct outbox *ob, uint64_t bytes)
+{
+	return ob->unacked_bytes <= ob->quota_bytes && bytes <= ob->quota_bytes - ob->unacked_bytes;
+}
+
+static int check_put_req(const struct outbox_put_req *req)
+{
+	size_t id_len;
+
+	if (!req->id || !req->json || req->json_len == 0)
+		return -EINVAL;
+	id_len = strlen(req->id);
+	if (id_len == 0 || id_len >= OUTBOX_ROW_ID_SIZE)
+		return -EINVAL;
+	if (!req->photo && req->photo_len)
+		return -EINVAL;
+	if (req->photo &&
+	    (!req->photo_len || !req->photo_sha256 || strlen(req->photo_sha256) != OUTBOX_HASH_LEN))
+		return -EINVAL;
+	if (req->json_len > (size_t)INT64_MAX || req->photo_len > (size_t)INT64_MAX - req->json_len)
+		return -EINVAL;
+	return 0;
+}
+
+int outbox_put(struct outbox *ob, const struct outbox_put_req *req, char *ret_hash)
+{
+	sqlite3_stmt *st = ob->st[ST_INSERT];
+	char hash[OUTBOX_HASH_HEX];
+	uint64_t bytes;
+	int rc;
+	int r;
+
+	if (!req)
+		return -EINVAL;
+	r = check_put_req(req);
+	if (r < 0)
+		return r;
+	if (req->seq != ob->next_seq)
+		return -ESTALE;
+	bytes = (uint64_t)req->json_len + req->photo_len;
+	if (!outbox_has_room(ob, bytes))
+		return -ENOSPC;
+
+	sha256_hex(req->json, req->json_len, hash);
+	if (!hash[0])
+		return -ENOMEM;
+
+	r = stmt_exec(ob, ob->st[ST_BEGIN]);
+	if (r < 0)
+		return r;
+
+	sqlite3_bind_int64(st, 1, to_i64(req->seq));
+	sqlite3_bind_text(st, 2, req->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, to_i64(req->created_ms));
+	sqlite3_bind_int64(st, 4, to_i64(bytes));
+	sqlite3_bind_text(st, 5, hash, OUTBOX_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, req->tracking ? req->tracking : "", -1, SQLITE_STATIC);
+	if (req->photo) {
+		sqlite3_bind_text(st, 7, req->photo_sha256, OUTBOX_HASH_LEN, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 8, to_i64(req->photo_len));
+		rc = sqlite3_bind_blob64(st, 10, req->photo, req->photo_len, SQLITE_STATIC);
+		if (rc != SQLITE_OK) {
+			r = map_rc(ob->db, rc);
+			goto err_rollback;
+		}
+	} else {
+		sqlite3_bind_null(st, 7);
+		sqlite3_bind_int64(st, 8, 0);
+		sqlite3_bind_null(st, 10);
+	}
+	/* TEXT so that json_extract() works in tools; UTF-8 in, same bytes out */
+	rc = sqlite3_bind_text64(st, 9, req->json, req->json_len, SQLITE_STATIC, SQLITE_UTF8);
+	if (rc != SQLITE_OK) {
+		r = map_rc(ob->db, rc);
+		goto err_rollback;
+	}
+	r = stmt_exec(ob, st);
+	if (r < 0)
+		goto err_rollback;
+
+	/* Returns after the WAL is synced (synchronous=FULL). */
+	r = stmt_exec(ob, ob->st[ST_COMMIT]);
+	if (r < 0)
+		goto err_rollback;
+
+	ob->next_seq++;
+	memcpy(ob->last_hash, hash, sizeof(hash));
+	ob->unacked_bytes += bytes;
+	if (ret_hash)
+		memcpy(ret_hash, hash, sizeof(hash));
+	return 0;
+
+err_rollback:
+	stmt_done(st);
+	txn_abort(ob);
+	log_warn(MOD, "put seq %" PRIu64 ": %s", req->seq, sqlite3_errmsg(ob->db));
+	return r;
+}
+
+int outbox_next_unacked(struct outbox *ob, uint64_t after_seq, struct outbox_row *ret)
+{
+	sqlite3_stmt *st = ob->st[ST_NEXT_UNACKED];
+	struct outbox_row row = {0};
+	const void *blob;
+	int rc;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	sqlite3_bind_int64(st, 1, to_i64(after_seq));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = -ENOENT;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = map_rc(ob->db, rc);
+		goto out;
+	}
+
+	row.seq = col_u64(st, 0);
+	r = col_text(st, 1, row.id, sizeof(row.id));
+	if (r < 0)
+		goto out;
+	row.state = sqlite3_column_int(st, 2) == OUTBOX_SENT ? OUTBOX_SENT : OUTBOX_QUEUED;
+	r = col_text(st, 3, row.hash, sizeof(row.hash));
+	if (r < 0)
+		goto out;
+	r = col_text(st, 4, row.photo_sha256, sizeof(row.photo_sha256));
+	if (r < 0)
+		goto out;
+
+	blob = sqlite3_column_blob(st, 5);
+	row.json_len = (size_t)sqlite3_column_bytes(st, 5);
+	/* +1: a NUL after the exact bytes, for callers that treat the JSON as a string */
+	row.json = malloc(row.json_len + 1);
+	if (!row.json) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (row.json_len)
+		memcpy(row.json, blob, row.json_len);
+	row.json[row.json_len] = '\0';
+
+	if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
+		blob = sqlite3_column_blob(st, 6);
+		row.photo_len = (size_t)sqlite3_column_bytes(st, 6);
+		if (row.photo_len) {
+			row.photo = malloc(row.photo_len);
+			if (!row.photo) {
+				r = -ENOMEM;
+				goto out;
+			}
+			memcpy(row.photo, blob, row.photo_len);
+		}
+	}
+	r = 0;
+
+out:
+	stmt_done(st);
+	if (r < 0) {
+		outbox_row_done(&row);
+		return r;
+	}
+	*ret = row;
+	return 0;
+}
+
+void outbox_row_done(struct outbox_row *row)
+{
+	if (!row)
+		return;
+	free(row->json);
+	free(row->photo);
+	row->json = NULL;
+	row->json_len = 0;
+	row->photo = NULL;
+	row->photo_len = 0;
+}
+
+/* Whether a single-row lookup statement with one bound parameter finds a row. */
+static int lookup_exists(struct outbox *ob, sqlite3_stmt *st, bool *ret)
+{
+	int rc = sqlite3_step(st);
+	int r = 0;
+
+	if (rc == SQLITE_ROW)
+		*ret = true;
+	else if (rc == SQLITE_DONE)
+		*ret = false;
+	else
+		r = map_rc(ob->db, rc);
+	stmt_done(st);
+	return r;
+}
+
+int outbox_mark_sent(struct outbox *ob, uint64_t seq)
+{
+	sqlite3_stmt *st = ob->st[ST_MARK_SENT];
+	bool found = false;
+	int r;
+
+	sqlite3_bind_int64(st, 1, to_i64(seq));
+	sqlite3_bind_int64(st, 2, to_i64(clock_wall_ms()));
+	r = stmt_exec(ob, st);
+	if (r < 0)
+		return r;
+	if (sqlite3_changes(ob->db) > 0)
+		return 0;
+
+	/* Not QUEUED: fine if SENT or ACKED, an error if there is no such row. */
+	st = ob->st[ST_SEQ_EXISTS];
+	sqlite3_bind_int64(st, 1, to_i64(seq));
+	r = lookup_exists(ob, st, &found);
+	if (r < 0)
+		return r;
+	return found ? 0 : -ENOENT;
+}
+
+int outbox_ack(struct outbox *ob, const char *id)
+{
+	sqlite3_stmt *st = ob->st[ST_ACK];
+	uint64_t bytes = 0;
+	bool acked = false;
+	bool found = false;
+	int rc;
+	int r;
+
+	if (!id)
+		return -EINVAL;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, to_i64(clock_wall_ms()));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		acked = true;
+		bytes = col_u64(st, 0);
+		/* step to the end so the UPDATE commits now, not at reset */
+		rc = sqlite3_step(st);
+	}
+	r = rc == SQLITE_DONE ? 0 : map_rc(ob->db, rc);
+	stmt_done(st);
+	if (r < 0)
+		return r;
+
+	if (acked) {
+		ob->unacked_bytes = bytes > ob->unacked_bytes ? 0 : ob->unacked_bytes - bytes;
+		return 0;
+	}
+
+	/* Already ACKED (idempotent) or unknown. */
+	st = ob->st[ST_ID_EXISTS];
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	r = lookup_exists(ob, st, &found);
+	if (r < 0)
+		return r;
+	return found ? 0 : -ENOENT;
+}
+
+int outbox_has_tracking(struct outbox *ob, const char *tracking, bool *ret)
+{
+	sqlite3_stmt *st = ob->st[ST_HAS_TRACKING];
+
+	if (!tracking || !ret)
+		return -EINVAL;
+	/* Void records and records without a label carry "": never a duplicate. */
+	if (!tracking[0]) {
+		*ret = false;
+		return 0;
+	}
+	sqlite3_bind_text(st, 1, tracking, -1, SQLITE_STATIC);
+	return lookup_exists(ob, st, ret);
+}
+
+int outbox_prune(struct outbox *ob, uint64_t now_ms)
+{
+	sqlite3_stmt *st = ob->st[ST_PRUNE];
+	int r;
+
+	/* acked_ms + retention <= now, written without overflow */
+	if (now_ms < ob->photo_retention_ms)
+		return 0;
+	sqlite3_bind_int64(st, 1, to_i64(now_ms - ob->photo_retention_ms));
+	r = stmt_exec(ob, st);
+	if (r < 0)
+		return r;
+	return sqlite3_changes(ob->db);
+}
+
+int outbox_get_stats(struct outbox *ob, struct outbox_stats *ret)
+{
+	struct outbox_stats s = {0};
+	sqlite3_stmt *st;
+	int rc;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+
+	st = ob->st[ST_COUNT_UNACKED];
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		s.unacked = col_u64(st, 0);
+		s.unacked_bytes = col_u64(st, 1);
+	}
+	r = rc == SQLITE_ROW ? 0 : map_rc(ob->db, rc);
+	stmt_done(st);
+	if (r < 0)
+		return r;
+
+	st = ob->st[ST_COUNT_ALL];
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		s.total = col_u64(st, 0);
+	r = rc == SQLITE_ROW ? 0 : map_rc(ob->db, rc);
+	stmt_done(st);
+	if (r < 0)
+		return r;
+
+	s.last_seq = ob->next_seq - 1;
+	*ret = s;
+	return 0;
+}

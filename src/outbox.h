@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/outbox.h - the durable store-and-forward queue of evidence records (sqlite).
+ *
+ * The outbox is the source of truth (STYLE 19). One sqlite connection, owned here, in WAL
+ * mode with synchronous=FULL: outbox_put() returns only after the record and its photo are
+ * committed in one transaction and synced, so the light may turn green.
+ *
+ * Each record has a per-station sequence number (1, 2, 3 ...) and is chained: the caller
+ * builds the record with prev = outbox_get_last_hash(); outbox_put() stores the exact JSON
+ * bytes, hashes them (SHA-256, hex) and advances the chain.
+ *
+ * Row life: QUEUED (committed) -> SENT (broker PUBACK) -> ACKED (central's application ack).
+ * A row is never deleted before ACKED. After ACKED the JSON is kept and the photo blob is
+ * dropped when the retention period has passed (outbox_prune). Bytes of unacked rows count
+ * against the quota; outbox_put() refuses with -ENOSPC when a record would exceed it.
+ *
+ * The outbox knows nothing of MQTT topics. Not thread-safe.
+ */
+#ifndef SEALBENCH_SRC_OUTBOX_H
+#define SEALBENCH_SRC_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OUTBOX_HASH_HEX 65 /* SHA-256 as 64 lowercase hex digits + NUL */
+
+struct outbox;
+
+struct outbox_cfg {
+	const char *path;            /* sqlite file; created (with parent dirs) when missing */
+	uint64_t quota_bytes;        /* cap on JSON + photo bytes of unacked rows */
+	uint64_t photo_retention_ms; /* how long photos stay after central's ack */
+};
+
+enum outbox_state {
+	OUTBOX_QUEUED = 0,
+	OUTBOX_SENT = 1,
+	OUTBOX_ACKED = 2,
+};
+
+/** A record to store. All pointers borrowed for the call. */
+struct outbox_put_req {
+	uint64_t seq;            /* must equal outbox_get_next_seq() */
+	const char *id;          /* "<station>-<seq>" */
+	const char *json;        /* exact bytes to publish */
+	size_t json_len;
+	const uint8_t *photo;    /* NULL when no photo */
+	size_t photo_len;
+	const char *photo_sha256; /* hex, NULL when no photo */
+	const char *tracking;    /* "" or the tracking number (duplicate detection) */
+	uint64_t created_ms;     /* wall clock */
+};
+
+/** A stored row. Owns its buffers: release with outbox_row_done(). */
+struct outbox_row {
+	uint64_t seq;
+	char id[64];
+	char *json;
+	size_t json_len;
+	uint8_t *photo; /* NULL when none or already pruned */
+	size_t photo_len;
+	char photo_sha256[OUTBOX_HASH_HEX]; /* "" when none */
+	char hash[OUTBOX_HASH_HEX];
+	enum outbox_state state;
+};
+
+struct outbox_stats {
+	uint64_t unacked;       /* rows QUEUED or SENT */
+	uint64_t unacked_bytes; /* their JSON + photo bytes */
+	uint64_t total;         /* all rows */
+	uint64_t last_seq;      /* 0 when empty */
+};
+
+/**
+ * @brief Open (or create) the outbox. Runs the schema migration and an integrity check.
+ * @return 0 and *ret (free with outbox_close()); -EIO unreadable/corrupt; -ENOSPC; -errno.
+ */
+int outbox_open(const struct outbox_cfg *cfg, struct outbox **ret);
+/** @brief Close. Accepts NULL. */
+void outbox_close(struct outbox *ob);
+
+/** @brief Sequence number the next record must carry (last + 1; 1 for an empty outbox). */
+uint64_t outbox_get_next_seq(const struct outbox *ob);
+/** @brief Hash of the last record, or 64 '0's for the first. Borrowed until the next put. */
+const char *outbox_get_last_hash(const struct outbox *ob);
+
+/**
+ * @brief Commit one record (+ photo) durably. Returns after fsync.
+ * @param ret_hash optional: receives the record hash (OUTBOX_HASH_HEX bytes).
+ * @return 0; -ESTALE wrong seq; -ENOSPC quota or disk full; -EBUSY; -EIO. On error nothing
+ *         is stored and the chain does not move.
+ */
+int outbox_put(struct outbox *ob, const struct outbox_put_req *req, char *ret_hash);
+
+/** @brief Whether @p bytes more would fit under the quota. */
+bool outbox_has_room(const struct outbox *ob, uint64_t bytes);
+
+/**
+ * @brief The first unacked row (QUEUED or SENT) with seq > @p after_seq, in seq order.
+ * @return 0 and *ret (release with outbox_row_done()); -ENOENT none; -EIO.
+ */
+int outbox_next_unacked(struct outbox *ob, uint64_t after_seq, struct outbox_row *ret);
+/** @brief Free a row's buffers. Accepts a zeroed row. */
+void outbox_row_done(struct outbox_row *row);
+
+/** @brief Broker took the record (PUBACK). QUEUED -> SENT; no-op otherwise. @return 0/-errno */
+int outbox_mark_sent(struct outbox *ob, uint64_t seq);
+/**
+ * @brief Central committed the record: -> ACKED. Idempotent.
+ * @return 0; -ENOENT unknown id; -errno.
+ */
+int outbox_ack(struct outbox *ob, const char *id);
+
+/** @brief Whether a sealed, unvoided record already carries this tracking number. */
+int outbox_has_tracking(struct outbox *ob, const char *tracking, bool *ret);
+
+/**
+ * @brief Drop photo blobs of rows acked more than the retention period before @p now_ms.
+ * @return number of photos dropped, or -errno.
+ */
+int outbox_prune(struct outbox *ob, uint64_t now_ms);
+
+/** @brief Counters for the status topic and the demo summary. */
+int outbox_get_stats(struct outbox *ob, struct outbox_stats *ret);
+
+#endif

@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: MIT */
+#include <cJSON.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hal/clock.h"
+#include "src/ev.h"
+#include "src/indicator.h"
+#include "src/log.h"
+#include "src/mqtt.h"
+#include "src/order.h"
+#include "src/outbox.h"
+#include "src/pipeline.h"
+#include "src/record.h"
+#include "src/station.h"
+
+/** Room a seal needs under the quota: a record plus a large photo. */
+#define SEAL_HEADROOM_BYTES (4ull * 1024 * 1024)
+/** Status is published at most this often; changes in between are folded together. */
+#define STATUS_MIN_INTERVAL_NS (1 * NSEC_PER_SEC)
+/** Photos of acknowledged records are pruned this often. */
+#define PRUNE_INTERVAL_NS (3600ull * NSEC_PER_SEC)
+/** Room for the error text shown in the status. */
+#define LAST_ERROR_MAX 160
+
+enum dev { DEV_SCALE, DEV_SCANNER, DEV_BADGE, DEV_CAMERA, _DEV_MAX };
+
+static const char *const dev_names[_DEV_MAX] = {
+	[DEV_SCALE] = "scale", [DEV_SCANNER] = "scanner", [DEV_BADGE] = "badge",
+	[DEV_CAMERA] = "camera",
+};
+
+struct station {
+	struct station_parts parts;
+	struct mqtt_link *link;
+	struct pipeline *pl;
+	struct indicator *ind;
+	struct order_cache *orders;
+	struct record_station rs;
+
+	struct ev_source *io[_DEV_MAX];
+	bool dev_down[_DEV_MAX];
+	struct ev_source *pl_timer;
+	struct ev_source *status_timer;
+	struct ev_source *prune_timer;
+	bool status_dirty;
+	bool capture_pending;
+	char last_error[LAST_ERROR_MAX];
+};
+
+static void set_error(struct station *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void status_changed(struct station *st)
+{
+	if (st->status_dirty)
+		return;
+	st->status_dirty = true;
+	ev_timer_arm_in(st->status_timer, STATUS_MIN_INTERVAL_NS);
+}
+
+static void set_error(struct station *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->last_error, sizeof(st->last_error), fmt, ap);
+	va_end(ap);
+	status_changed(st);
+}
+
+/* ---- pipeline ops ---------------------------------------------------------------------- */
+
+static void op_indicate(void *ud, enum indication ind, const char *text)
+{
+	struct station *st = ud;
+
+	indicator_show(st->ind, ind, text);
+	log_info("station", "[%s] %s", indication_to_string(ind), text);
+	status_changed(st);
+}
+
+static int op_capture(void *ud)
+{
+	struct station *st = ud;
+	int r;
+
+	if (!st->parts.camera || st->dev_down[DEV_CAMERA])
+		return -ENODEV;
+	r = camera_capture(st->parts.camera);
+	if (r == 0)
+		st->capture_pending = true;
+	return r;
+}
+
+static void op_order_lookup(void *ud, uint64_t token, const char *order_id, const char *tracking)
+{
+	struct station *st = ud;
+	const struct order_ctx *cached = order_cache_get(st->orders, order_id, tracking);
+	cJSON *req;
+	char *json;
+	int r = -ENOTCONN;
+
+	if (cached) {
+		pipeline_on_order(st->pl, token, cached, ORDER_SRC_CACHE, clock_now_ns());
+		return;
+	}
+	if (!st->link || !mqtt_link_is_connected(st->link)) {
+		/* offline: the package goes on with what the label gave ("pending") */
+		pipeline_on_order(st->pl, token, NULL, ORDER_SRC_NONE, clock_now_ns());
+		return;
+	}
+	req = cJSON_CreateObject();
+	if (req && cJSON_AddStringToObject(req, "order_id", order_id) &&
+	    cJSON_AddStringToObject(req, "tracking", tracking) &&
+	    cJSON_AddStringToObject(req, "station", st->parts.cfg->station)) {
+		json = cJSON_PrintUnformatted(req);
+		if (json) {
+			r = mqtt_link_request_order(st->link, token, json);
+			cJSON_free(json);
+		}
+	}
+	cJSON_Delete(req);
+	if (r < 0) {
+		log_notice("station", "order request failed: %s", strerror(-r));
+		pipeline_on_order(st->pl, token, NULL, ORDER_SRC_NONE, clock_now_ns());
+	}
+}
+
+static bool op_tracking_sealed(void *ud, const char *tracking)
+{
+	struct station *st = ud;
+	bool seen = false;
+	int r = outbox_has_tracking(st->parts.outbox, tracking, &seen);
+
+	if (r < 0)
+		log_warn("station", "duplicate check for %s failed: %s", tracking, strerror(-r));
+	return seen;
+}
+
+static int sha256_hex(const uint8_t *data, size_t len, char *hex)
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+		return -EIO;
+	for (unsigned i = 0; i < mdlen; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[64] = '\0';
+	return 0;
+}
+
+static int op_seal(void *ud, struct package *p, const uint8_t *photo, size_t photo_len,
+		   char *ret_id)
+{
+	struct station *st = ud;
+	struct outbox *ob = st->parts.outbox;
+	uint64_t seq = outbox_get_next_seq(ob);
+	char id[RECORD_ID_MAX];
+	char *json = NULL;
+	size_t len = 0;
+	int r;
+
+	if (photo) {
+		r = sha256_hex(photo, photo_len, p->photo_sha256);
+		if (r < 0)
+			return r;
+	}
+	r = record_format_id(st->parts.cfg->station, seq, id, sizeof(id));
+	if (r < 0)
+		return r;
+	r = record_build(&st->rs, p, seq, outbox_get_last_hash(ob), &json, &len);
+	if (r < 0)
+		return r;
+	r = outbox_put(ob,
+		       &(struct outbox_put_req){
+			       .seq = seq,
+			       .id = id,
+			       .json = json,
+			       .json_len = len,
+			       .photo = photo,
+			       .photo_len = photo_len,
+			       .photo_sha256 = photo ? p->photo_sha256 : NULL,
+			       .tracking = p->voids[0] ? "" : p->label.tracking,
+			       .created_ms = p->t.sealed_ms,
+		       },
+		       NULL);
+	free(json);
+	if (r < 0) {
+		set_error(st, "outbox: cannot store record %s: %s", id, strerror(-r));
+		return r;
+	}
+	memcpy(ret_id, id, strlen(id) + 1);
+	if (st->link)
+		mqtt_link_kick(st->link);
+	status_changed(st);
+	return 0;
+}
+
+static bool op_can_seal(void *ud)
+{
+	struct station *st = ud;
+
+	return outbox_has_room(st->parts.outbox, SEAL_HEADROOM_BYTES);
+}
+
+static void op_arm_timer(void *ud, uint64_t deadline_ns)
+{
+	struct station *st = ud;
+
+	/* The pipeline speaks hal clock time; the timerfd runs on the kernel's CLOCK_MONOTONIC,
+	 * which is the same clock outside tests. */
+	if (deadline_ns)
+		ev_timer_arm(st->pl_timer, deadline_ns);
+	else
+		ev_timer_disarm(st->pl_timer);
+}
+
+static const struct pipeline_ops station_pipeline_ops = {
+	.indicate = op_indicate,
+	.capture = op_capture,
+	.order_lookup = op_order_lookup,
+	.tracking_sealed = op_tracking_sealed,
+	.seal = op_seal,
+	.can_seal = op_can_seal,
+	.arm_timer = op_arm_timer,
+};
+
+/* ---- devices --------------------------------------------------------------------------- */
+
+static void device_failed(struct station *st, enum dev d, int err)
+{
+	log_err("station", "%s stopped: %s", dev_names[d], strerror(-err));
+	ev_source_free(st->io[d]);
+	st->io[d] = NULL;
+	st->dev_down[d] = true;
+	set_error(st, "%s: %s", dev_names[d], strerror(-err));
+}
+
+/* A decode error drops one message and goes on; anything else stops the device. */
+static bool transient(int r)
+{
+	return r == -EBADMSG || r == -EMSGSIZE || r == -EILSEQ || r == -EPROTO;
+}
+
+static int on_scale(struct ev_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct station *st = userdata;
+	struct scale_reading rd;
+	int r;
+
+	(void)s, (void)fd, (void)revents;
+	while ((r = scale_on_readable(st->parts.scale, &rd)) != -EAGAIN) {
+		if (r == 0) {
+			if (rd.status == SCALE_OK)
+				pipeline_on_weight(st->pl, rd.grams, rd.stable, rd.t_ns);
+		} else if (transient(r)) {
+			log_debug("station", "scale: dropped a reading: %s", strerror(-r));
+		} else {
+			device_failed(st, DEV_SCALE, r);
+			break;
+		}
+	}
+	return 0;
+}
+
+static int on_scanner(struct ev_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct station *st = userdata;
+	struct scanner_scan *scan;
+	int r;
+
+	(void)s, (void)fd, (void)revents;
+	/* 2 KB: keep it off the stack of the loop */
+	scan = malloc(sizeof(*scan));
+	if (!scan)
+		return -ENOMEM;
+	while ((r = scanner_on_readable(st->parts.scanner, scan)) != -EAGAIN) {
+		if (r == 0) {
+			pipeline_on_scan(st->pl, scan->text, scan->len, scan->t_ns);
+		} else if (transient(r)) {
+			log_notice("station", "scanner: dropped a scan: %s", strerror(-r));
+		} else {
+			device_failed(st, DEV_SCANNER, r);
+			break;
+		}
+	}
+	free(scan);
+	return 0;
+}
+
+static int on_badge(struct ev_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct station *st = userdata;
+	struct badge_read b;
+	int r;
+
+	(void)s, (void)fd, (void)revents;
+	while ((r = badge_on_readable(st->parts.badge, &b)) != -EAGAIN) {
+		if (r == 0) {
+			pipeline_on_badge(st->pl, b.id, b.t_ns);
+		} else if (transient(r)) {
+			log_notice("station", "badge: dropped a read: %s", strerror(-r));
+		} else {
+			device_failed(st, DEV_BADGE, r);
+			break;
+		}
+	}
+	return 0;
+}
+
+static int on_camera(struct ev_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct station *st = userdata;
+	struct camera_photo ph;
+	int r;
+
+	(void)s, (void)fd, (void)revents;
+	while ((r = camera_on_readable(st->parts.camera, &ph)) != -EAGAIN) {
+		if (!st->capture_pending)
+			continue; /* a frame nobody asked for (after a timeout): drop it */
+		st->capture_pending = false;
+		if (r == 0) {
+			pipeline_on_photo(st->pl, ph.jpeg, ph.len, ph.width, ph.height, clock_now_ns());
+		} else {
+			set_error(st, "camera: %s", strerror(-r));
+			pipeline_on_photo(st->pl, NULL, 0, 0, 0, clock_now_ns());
+			if (!transient(r)) {
+				device_failed(st, DEV_CAMERA, r);
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- timers and status ----------------------------------------------------------------- */
+
+static int on_pl_timer(struct ev_source *s, uint64_t now_ns, void *userdata)
+{
+	struct station *st = userdata;
+
+	(void)s;
+	pipeline_on_timer(st->pl, now_ns);
+	return 0;
+}
+
+static int publish_status(struct station *st)
+{
+	struct outbox_stats os = { 0 };
+	cJSON *root, *devs;
+	char *json;
+	int r = -ENOMEM;
+
+	outbox_get_stats(st->parts.outbox, &os);
+	root = cJSON_CreateObject();
+	if (!root)
+		return -ENOMEM;
+	devs = cJSON_AddObjectToObject(root, "devices");
+	if (!devs)
+		goto out;
+	cJSON_AddBoolToObject(root, "online", true);
+	cJSON_AddStringToObject(root, "site", st->parts.cfg->site);
+	cJSON_AddStringToObject(root, "station", st->parts.cfg->station);
+	cJSON_AddStringToObject(root, "firmware", st->rs.firmware_version);
+	cJSON_AddStringToObject(root, "packer", pipeline_get_packer(st->pl));
+	cJSON_AddStringToObject(root, "state", pipeline_state_to_string(pipeline_get_state(st->pl)));
+	cJSON_AddNumberToObject(root, "outbox_depth", (double)os.unacked);
+	cJSON_AddNumberToObject(root, "outbox_bytes", (double)os.unacked_bytes);
+	cJSON_AddNumberToObject(root, "last_seq", (double)os.last_seq);
+	cJSON_AddStringToObject(root, "rules_version", st->parts.cfg->rules.version);
+	for (int d = 0; d < _DEV_MAX; d++)
+		cJSON_AddStringToObject(devs, dev_names[d], st->dev_down[d] ? "down" : "ok");
+	cJSON_AddStringToObject(root, "last_error", st->last_error);
+	json = cJSON_PrintUnformatted(root);
+	if (json) {
+		r = mqtt_link_set_status(st->link, json);
+		cJSON_free(json);
+	}
+out:
+	cJSON_Delete(root);
+	return r == -ENOTCONN ? 0 : r;
+}
+
+static int on_status_timer(struct ev_source *s, uint64_t now_ns, void *userdata)
+{
+	struct station *st = userdata;
+
+	(void)s, (void)now_ns;
+	st->status_dirty = false;
+	if (!st->link)
+		return 0;
+	return publish_status(st);
+}
+
+static int on_prune_timer(struct ev_source *s, uint64_t now_ns, void *userdata)
+{
+	struct station *st = userdata;
+	int r;
+
+	(void)now_ns;
+	r = outbox_prune(st->parts.outbox, clock_wall_ms());
+	if (r > 0)
+		log_info("station", "pruned %d photos past retention", r);
+	ev_timer_arm_in(s, PRUNE_INTERVAL_NS);
+	return r < 0 ? r : 0;
+}
+
+/* ---- link callbacks -------------------------------------------------------------------- */
+
+static void cb_connection(void *userdata, bool up, const char *reason)
+{
+	struct station *st = userdata;
+
+	if (!up)
+		set_error(st, "mqtt: %s", reason ? reason : "disconnected");
+	status_changed(st);
+}
+
+static void cb_acked(void *userdata, const char *id)
+{
+	struct station *st = userdata;
+
+	log_debug("station", "central acknowledged %s", id);
+	status_changed(st);
+	/* space may have come back under the quota */
+	if (pipeline_get_state(st->pl) == PL_READY)
+		pipeline_refresh(st->pl);
+}
+
+static void cb_order_response(void *userdata, uint64_t corr, const char *json, size_t len)
+{
+	struct station *st = userdata;
+	struct order_ctx *o = calloc(1, sizeof(*o));
+	int r;
+
+	if (!o)
+		return;
+	r = order_parse_json(json, len, o);
+	if (r == 0) {
+		order_cache_put(st->orders, o);
+		pipeline_on_order(st->pl, corr, o, ORDER_SRC_CENTRAL, clock_now_ns());
+	} else {
+		if (r != -ENOENT)
+			log_warn("station", "malformed order context from central: %s", strerror(-r));
+		pipeline_on_order(st->pl, corr, NULL, ORDER_SRC_NONE, clock_now_ns());
+	}
+	free(o);
+}
+
+static const struct mqtt_link_callbacks link_cbs = {
+	.on_connection = cb_connection,
+	.on_acked = cb_acked,
+	.on_order_response = cb_order_response,
+};
+
+const struct mqtt_link_callbacks *station_link_callbacks(void)
+{
+	return &link_cbs;
+}
+
+/* ---- life ------------------------------------------------------------------------------ */
+
+static int watch(struct station *st, enum dev d, int fd, ev_io_cb cb)
+{
+	if (fd < 0)
+		return 0; /* a device without an fd (e.g. none configured) */
+	return ev_add_io(st->parts.ev, fd, EPOLLIN, cb, st, &st->io[d]);
+}
+
+int station_new(const struct station_parts *parts, struct station **ret)
+{
+	struct station *st = calloc(1, sizeof(*st));
+	struct ev *ev = parts->ev;
+	int r;
+
+	if (!st)
+		return -ENOMEM;
+	st->parts = *parts;
+	st->rs = (struct record_station){
+		.site = parts->cfg->site,
+		.station = parts->cfg->station,
+		.firmware_version = parts->firmware_version,
+		.scale_model = parts->scale ? scale_get_model(parts->scale) : "",
+		.scanner_model = parts->scanner ? scanner_get_model(parts->scanner) : "",
+		.camera_model = parts->camera ? camera_get_model(parts->camera) : "",
+		.badge_model = parts->badge ? badge_get_model(parts->badge) : "",
+		.rules_version = parts->cfg->rules.version,
+	};
+	r = order_cache_new(ORDER_CACHE_MAX, &st->orders);
+	if (r < 0)
+		goto err;
+	r = indicator_new(ev, parts->lights, &st->ind);
+	if (r < 0)
+		goto err;
+	r = ev_add_timer(ev, on_pl_timer, st, &st->pl_timer);
+	if (r < 0)
+		goto err;
+	r = ev_add_timer(ev, on_status_timer, st, &st->status_timer);
+	if (r < 0)
+		goto err;
+	r = ev_add_timer(ev, on_prune_timer, st, &st->prune_timer);
+	if (r < 0)
+		goto err;
+	r = pipeline_new(parts->cfg, &station_pipeline_ops, st, &st->pl);
+	if (r < 0)
+		goto err;
+	r = watch(st, DEV_SCALE, parts->scale ? scale_get_fd(parts->scale) : -1, on_scale);
+	r = r ?: watch(st, DEV_SCANNER, parts->scanner ? scanner_get_fd(parts->scanner) : -1,
+		       on_scanner);
+	r = r ?: watch(st, DEV_BADGE, parts->badge ? badge_get_fd(parts->badge) : -1, on_badge);
+	r = r ?: watch(st, DEV_CAMERA, parts->camera ? camera_get_fd(parts->camera) : -1,
+		       on_camera);
+	if (r < 0)
+		goto err;
+	ev_timer_arm_in(st->prune_timer, NSEC_PER_SEC);
+	*ret = st;
+	return 0;
+err:
+	station_free(st);
+	return r;
+}
+
+void station_free(struct station *st)
+{
+	if (!st)
+		return;
+	for (int d = 0; d < _DEV_MAX; d++)
+		ev_source_free(st->io[d]);
+	pipeline_free(st->pl);
+	ev_source_free(st->prune_timer);
+	ev_source_free(st->status_timer);
+	ev_source_free(st->pl_timer);
+	indicator_free(st->ind);
+	order_cache_free(st->orders);
+	free(st);
+}
+
+void station_set_link(struct station *st, struct mqtt_link *link)
+{
+	st->link = link;
+	if (link)
+		status_changed(st);
+}
+
+struct pipeline *station_get_pipeline(struct station *st)
+{
+	return st->pl;
+}

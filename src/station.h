@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/station.h - one packing station: the devices, the state machine, the outbox and the link,
+ * wired together on one event loop.
+ *
+ * Data flows one way (DESIGN.md): device fd readable -> driver decodes -> pipeline -> record ->
+ * outbox -> link. This file is that wiring and nothing more: it reads drivers through their
+ * class API when their fds poll readable, answers the pipeline's requests (photo, order
+ * context, seal), and keeps the retained status up to date.
+ */
+#ifndef SEALBENCH_SRC_STATION_H
+#define SEALBENCH_SRC_STATION_H
+
+#include <stdint.h>
+
+#include "drivers/badge/badge.h"
+#include "drivers/camera/camera.h"
+#include "drivers/lights/lights.h"
+#include "drivers/scale/scale.h"
+#include "drivers/scanner/scanner.h"
+#include "src/config.h"
+
+struct ev;
+struct outbox;
+struct mqtt_link;
+struct station;
+
+/** What the station is built from. All borrowed; each must outlive the station. */
+struct station_parts {
+	struct ev *ev;
+	const struct station_cfg *cfg;
+	const char *firmware_version;
+	struct scale *scale;
+	struct scanner *scanner;
+	struct badge *badge;
+	struct camera *camera;
+	struct lights *lights;
+	struct outbox *outbox;
+};
+
+/**
+ * @brief Wire the station. Registers the device fds and timers with the loop.
+ * @return 0 and *ret (free with station_free()), -ENOMEM, -errno.
+ */
+int station_new(const struct station_parts *parts, struct station **ret);
+
+/** @brief Unregister and free (devices, outbox and link are the caller's). Accepts NULL. */
+void station_free(struct station *st);
+
+/**
+ * @brief Attach the MQTT link (created after the station, because its callbacks need it).
+ * @p link is borrowed; pass NULL before freeing the link.
+ */
+void station_set_link(struct station *st, struct mqtt_link *link);
+
+/** @brief The link callbacks the station implements; userdata is the station. */
+const struct mqtt_link_callbacks *station_link_callbacks(void);
+
+/** @brief The pipeline, for tests and status. Borrowed. */
+struct pipeline *station_get_pipeline(struct station *st);
+
+#endif

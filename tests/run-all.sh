@@ -1,0 +1,38 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# make test's runner: every suite against one build directory, then one closing line
+# "N passed, N failed" over the suites.
+# Usage: tests/run-all.sh BUILD_DIR
+set -u
+build=${1:-build-asan}
+PYTHON=${PYTHON:-/usr/bin/python3}
+pass=0; fail=0; failed=
+suite() {
+	name=$1; shift
+	echo "=== $name"
+	if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); failed="$failed $name"; fi
+}
+
+# Unit tests (cmocka), each its own process.
+for t in "$build"/tests/test_*; do
+	[ -x "$t" ] || continue
+	suite "$(basename "$t")" "$t"
+done
+
+# Every record the record tests build must validate against the JSON Schema; the bad fixtures
+# must not.
+records=$(mktemp -d)
+trap 'rm -rf "$records"' EXIT
+suite schema-built sh -c "SEALBENCH_RECORD_DIR='$records' '$build/tests/test_record' >/dev/null &&
+	'$PYTHON' tests/validate_records.py '$records' tests/data/records/good"
+suite schema-bad "$PYTHON" tests/validate_records.py --expect-invalid tests/data/records/bad
+
+# Integration: real mosquitto, the sink, the daemon on the sim board.
+[ -f tests/integration/sink_check.py ] &&
+	suite sink "$PYTHON" tests/integration/sink_check.py --bin "$build"
+suite integration "$PYTHON" tests/integration/run.py --bin "$build"
+
+echo
+[ -n "$failed" ] && echo "failing suites:$failed"
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,63 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# Install the Debian packages that building, testing and the demo need.
+# Idempotent: packages already installed are left alone, and apt is only
+# called when something is missing. On Debian 12 (bookworm) libgpiod 2.x
+# comes from bookworm-backports, which is enabled for that package only
+# (backports keeps its default priority of 100, so nothing else is pulled
+# from it).
+#
+# Usage: tools/deps.sh            (as root, or through sudo)
+set -eu
+
+PKGS="build-essential pkg-config clang clang-format
+libsqlite3-dev sqlite3 libmosquitto-dev mosquitto mosquitto-clients
+libcjson-dev libinih-dev libcmocka-dev libturbojpeg0-dev libssl-dev
+libusb-1.0-0-dev python3 python3-jsonschema"
+
+SUDO=
+if [ "$(id -u)" != 0 ]; then
+	SUDO=sudo
+fi
+
+. /etc/os-release
+GPIOD_PKGS="libgpiod-dev"
+GPIOD_SUFFIX=
+if [ "${VERSION_CODENAME:-}" = bookworm ]; then
+	GPIOD_SUFFIX=/bookworm-backports
+	GPIOD_PKGS="libgpiod-dev libgpiod3"
+fi
+
+missing=
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing="$missing $p"
+done
+# libgpiod must be 2.x: the 1.6 package on bookworm is not enough.
+if ! pkg-config --atleast-version=2.0 libgpiod 2>/dev/null; then
+	for p in $GPIOD_PKGS; do
+		missing="$missing $p$GPIOD_SUFFIX"
+	done
+fi
+
+if [ -z "$missing" ]; then
+	echo "deps: all packages present"
+	exit 0
+fi
+
+if [ -n "$GPIOD_SUFFIX" ] && ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+	echo "deps: enabling bookworm-backports (used for libgpiod 2.x only)"
+	$SUDO sh -c 'cat > /etc/apt/sources.list.d/bookworm-backports.sources' <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+fi
+
+echo "deps: installing$missing"
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,1931 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tools/sealbench-sink.c - the "central" end of the evidence pipe, for the demo and the tests.
+ *
+ * The problem: a station keeps every record until central says it has *committed* it (a PUBACK
+ * only says the broker took the packet). So this sink must (1) store each record durably and
+ * exactly once, (2) put a record's photo back together from chunks that may arrive in any
+ * order, twice, or before/after the record, (3) check the photo's SHA-256 against both the
+ * chunks' "sha256" user property and the record's photo.sha256, and only then (4) publish the
+ * application ack on sealbench/v1/{site}/{station}/ack.
+ *
+ * A record's life here:
+ *
+ *   evidence arrives ---- no photo declared ---------------------------> complete, ack
+ *          |
+ *          +------------- photo declared, verified photo on disk -------> complete, ack
+ *          |
+ *          +------------- photo declared, photo not here yet ----------> stored, complete=0
+ *                                                                           |
+ *   last chunk arrives, hashes match the property and the record ----------+--> complete, ack
+ *
+ * A photo that completes before its record is written to disk and remembered in the "photos"
+ * table (the station sends chunks first, so this is the normal order); the record then finds
+ * it. A photo whose hash does not match is rejected: not stored, not acked; the station sends
+ * it again after its ack timeout. Partial photos live in memory (chunk payloads are copied:
+ * the one allocation per message this tool allows itself), bounded in number and bytes; past a
+ * cap the oldest partial is dropped (the station re-sends it).
+ *
+ * A duplicate record (same ID, same bytes) is counted and acked again when complete: the
+ * station may have missed the first ack. Same ID with different bytes is a conflict: logged
+ * loudly, counted, the first copy kept and NOT acked, so the station keeps its copy for a
+ * human to look at.
+ *
+ * MQTT: MQTT 5, QoS 1, a persistent session (clean start off, session expiry interval), so the
+ * broker keeps what stations publish while the sink restarts. libmosquitto's own reconnect
+ * (mosquitto_reconnect) sends no CONNECT properties, which would silently turn the session
+ * expiry to 0; so this tool runs its own poll() loop (socket + signalfd, lib/loop.c recipe) and
+ * reconnects with mosquitto_connect_bind_v5() and the properties each time, with backoff.
+ *
+ * Output on stdout, one line each, flushed (for people and for test harnesses):
+ *   ready                                   subscriptions granted (again after each reconnect)
+ *   stored <id> photo=<yes|no> bytes=<n>    record committed complete (n = record JSON bytes)
+ *   duplicate <id>                          same record again
+ *   rejected <id> reason=<reason>           not stored / not acked (id "-" when unknown)
+ * Logs go to stderr.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "hal/clock.h"
+#include "src/log.h"
+#include "tools/common.h"
+
+#define MOD "sink"
+
+#define TOPIC_ROOT "sealbench/v1"
+#define TOPIC_MAX 512		/* longest topic we build or split; real ones are < 160 */
+#define TOPIC_LEVELS_MAX 8	/* our topics have at most 7 levels (photo chunks) */
+#define SITE_MAX 64		/* site IDs are short; also bounds the topics we build */
+#define STATION_MAX 32		/* station IDs are at most 32 characters (record.h) */
+#define ID_MAX 64		/* evidence IDs, RECORD_ID_MAX in src/record.h */
+#define SEQ_DIGITS 10		/* "<station>-<10 digit seq>" */
+#define SEQ_MAX 9999999999ULL	/* largest seq that fits SEQ_DIGITS */
+#define SHA256_HEX_LEN 64	/* hex digits of a SHA-256 */
+#define SCHEMA_V1 "sealbench.evidence/1"
+#define PHOTO_CONTENT_TYPE "image/jpeg"
+#define PHOTO_CHUNKS_MAX 4096			   /* 4096 x 128 KiB is far more than a photo */
+#define PHOTO_BYTES_MAX (32ULL << 20)		   /* one photo; camera JPEGs are < 2 MiB */
+#define PARTIALS_MAX_DEFAULT 16			   /* photos being assembled at once */
+#define PARTIAL_BYTES_MAX_DEFAULT (64ULL << 20)	   /* their chunk bytes together */
+#define ACK_BATCH_MAX 64	  /* ids collected per read pass before a forced flush */
+#define ORDERS_FILE_MAX (16 << 20) /* the orders file is read whole */
+#define KEEPALIVE_S 30
+#define SESSION_EXPIRY_DEFAULT_S 3600 /* an hour of sink downtime kept by the broker */
+#define BACKOFF_MIN_MS 100ULL	      /* first reconnect delay; loopback brokers come back fast */
+#define BACKOFF_MAX_MS 2000ULL
+#define POLL_MAX_MS 1000	/* loop_misc (keepalive) at least this often */
+#define SHUTDOWN_FLUSH_MS 1000	/* give the broker this long to take our last packets */
+#define DB_BUSY_TIMEOUT_MS 5000 /* stats/export may read while the sink writes */
+
+enum cmd {
+	CMD_RUN,
+	CMD_STATS,
+	CMD_EXPORT,
+};
+
+struct sink_cfg {
+	const char *host;
+	unsigned port;
+	const char *site;
+	const char *db_path;
+	const char *photos_dir;
+	const char *orders_path;   /* NULL: every order request answers not_found */
+	const char *client_id;	   /* stable across restarts: it names the persistent session */
+	unsigned session_expiry_s; /* how long the broker keeps our session while we are away */
+	unsigned partials_max;	   /* photos being assembled at once */
+	uint64_t partial_bytes_max; /* their bytes together */
+};
+
+struct chunk {
+	uint8_t *data; /* malloc'd copy of the payload, NULL until received */
+	size_t len;
+	bool have;
+};
+
+/* A photo being put back together from its chunks. */
+struct partial {
+	char station[STATION_MAX + 1];
+	char id[ID_MAX];
+	char sha256[SHA256_HEX_LEN + 1]; /* from the chunks' "sha256" user property */
+	unsigned nchunks;
+	unsigned have;
+	size_t bytes;
+	uint64_t age;	     /* creation counter: the smallest is the oldest */
+	struct chunk *chunks; /* nchunks entries */
+};
+
+struct ack_entry {
+	char station[STATION_MAX + 1];
+	char id[ID_MAX];
+};
+
+struct order_entry {
+	const char *order_id; /* borrowed from sink.orders_root, "" when absent */
+	const char *tracking; /* same */
+	char *json;	      /* the order object re-printed compactly, malloc'd */
+};
+
+/* Persisted in the db "counters" table too, so `stats` reports them. */
+struct counters {
+	uint64_t stored;
+	uint64_t duplicates;
+	uint64_t conflicts;
+	uint64_t rejected;
+	uint64_t partials_dropped;
+};
+
+struct sink {
+	const struct sink_cfg *cfg;
+	struct mosquitto *mosq;
+	mosquitto_property *connect_props;
+	uint64_t backoff_ms;
+	sqlite3 *db;
+	sqlite3_stmt *st_get;
+	sqlite3_stmt *st_insert;
+	sqlite3_stmt *st_complete;
+	sqlite3_stmt *st_photo_get;
+	sqlite3_stmt *st_photo_put;
+	sqlite3_stmt *st_photo_del;
+	sqlite3_stmt *st_count;
+	struct partial **partials; /* cfg->partials_max slots */
+	uint64_t partial_bytes;
+	uint64_t partial_age;
+	struct ack_entry acks[ACK_BATCH_MAX];
+	unsigned nacks;
+	cJSON *orders_root;
+	struct order_entry *orders;
+	size_t norders;
+	struct counters cnt;
+};
+
+/* What the sink needs from an evidence record. */
+struct rec_info {
+	char id[ID_MAX];
+	char station[STATION_MAX + 1];
+	uint64_t seq;
+	bool has_photo;
+	char photo_sha256[SHA256_HEX_LEN + 1];
+	int64_t photo_bytes; /* -1 when the record does not say */
+};
+
+/* A row of the records table, as far as the decisions need it. */
+struct row_info {
+	bool found;
+	bool same_bytes; /* stored JSON equals the payload we compared with */
+	bool complete;
+	bool has_photo;
+	char photo_sha256[SHA256_HEX_LEN + 1];
+	size_t json_len;
+};
+
+/* A row of the photos table. */
+struct photo_info {
+	bool found;
+	char sha256[SHA256_HEX_LEN + 1];
+	int64_t bytes;
+	char path[PATH_MAX];
+};
+
+static const char *const sink_sql_schema =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=FULL;"
+	"CREATE TABLE IF NOT EXISTS records("
+	" id TEXT PRIMARY KEY,"
+	" station TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" json TEXT NOT NULL,"		/* the exact payload bytes */
+	" sha256 TEXT NOT NULL,"	/* hex SHA-256 of json */
+	" photo_sha256 TEXT,"		/* declared by the record; NULL: no photo */
+	" photo_path TEXT,"		/* set when the matching photo is on disk */
+	" received_ms INTEGER NOT NULL,"
+	" complete INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX IF NOT EXISTS records_station_seq ON records(station, seq);"
+	/* Verified photos on disk, also those whose record has not arrived yet. */
+	"CREATE TABLE IF NOT EXISTS photos("
+	" id TEXT PRIMARY KEY,"
+	" station TEXT NOT NULL,"
+	" sha256 TEXT NOT NULL,"
+	" bytes INTEGER NOT NULL,"
+	" path TEXT NOT NULL,"
+	" received_ms INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"INSERT OR IGNORE INTO counters(name, value) VALUES"
+	" ('duplicates', 0), ('conflicts', 0), ('rejected', 0), ('partials_dropped', 0);";
+
+/* ---- small helpers ---- */
+
+static void emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One line on stdout, flushed at once: harnesses wait on these. */
+static void emit(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* Station IDs become directory names: letters, digits, '_', '-', '.', not starting with '.'. */
+static bool station_is_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > STATION_MAX || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+/* "<station>-<10 digits>" for this station; the seq it encodes. */
+static int id_parse(const char *id, const char *station, uint64_t *ret_seq)
+{
+	size_t sl = strlen(station);
+	uint64_t seq = 0;
+
+	if (strlen(id) != sl + 1 + SEQ_DIGITS || strncmp(id, station, sl) != 0 || id[sl] != '-')
+		return -EINVAL;
+	for (size_t i = sl + 1; id[i]; i++) {
+		if (id[i] < '0' || id[i] > '9')
+			return -EINVAL;
+		seq = seq * 10 + (uint64_t)(id[i] - '0');
+	}
+	*ret_seq = seq;
+	return 0;
+}
+
+/* 64 hex digits, copied lowercased into @out. */
+static int sha256_hex_normalise(const char *in, char out[SHA256_HEX_LEN + 1])
+{
+	if (!in || strlen(in) != SHA256_HEX_LEN)
+		return -EINVAL;
+	for (size_t i = 0; i < SHA256_HEX_LEN; i++) {
+		char c = in[i];
+
+		if (c >= 'A' && c <= 'F')
+			c = (char)(c - 'A' + 'a');
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return -EINVAL;
+		out[i] = c;
+	}
+	out[SHA256_HEX_LEN] = '\0';
+	return 0;
+}
+
+static void hex_encode(const unsigned char *md, unsigned len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (unsigned i = 0; i < len; i++) {
+		out[2 * i] = digits[md[i] >> 4];
+		out[2 * i + 1] = digits[md[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+static int sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen * 2 != SHA256_HEX_LEN)
+		return -EIO;
+	hex_encode(md, mdlen, out);
+	return 0;
+}
+
+/* SHA-256 over a partial photo's chunks, in index order. */
+static int partial_sha256_hex(const struct partial *p, char out[SHA256_HEX_LEN + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	EVP_MD_CTX *ctx;
+	int ret = -EIO;
+
+	ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return -ENOMEM;
+	if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+		goto out;
+	for (unsigned i = 0; i < p->nchunks; i++)
+		if (p->chunks[i].len && !EVP_DigestUpdate(ctx, p->chunks[i].data, p->chunks[i].len))
+			goto out;
+	if (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen * 2 != SHA256_HEX_LEN)
+		goto out;
+	hex_encode(md, mdlen, out);
+	ret = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	return ret;
+}
+
+static int topic_build(char *buf, size_t len, const char *site, const char *station,
+		       const char *suffix)
+{
+	int n = snprintf(buf, len, TOPIC_ROOT "/%s/%s/%s", site, station, suffix);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* Split @topic into at most TOPIC_LEVELS_MAX levels inside @buf. @return the level count. */
+static int topic_split(const char *topic, char *buf, size_t len, char **levels)
+{
+	int n = 0;
+	char *p;
+
+	if (strlen(topic) >= len)
+		return -ENAMETOOLONG;
+	strcpy(buf, topic);
+	p = buf;
+	for (;;) {
+		char *slash = strchr(p, '/');
+
+		if (n == TOPIC_LEVELS_MAX)
+			return -E2BIG;
+		levels[n++] = p;
+		if (!slash)
+			break;
+		*slash = '\0';
+		p = slash + 1;
+	}
+	return n;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* ---- sqlite ---- */
+
+static int db_err(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	default:
+		return -EIO;
+	}
+}
+
+/* Run a statement to completion, then reset it (bindings are cleared too). */
+static int db_step_done(struct sink *s, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		log_err(MOD, "sqlite: %s", sqlite3_errmsg(s->db));
+		return db_err(rc);
+	}
+	return 0;
+}
+
+static int db_exec(struct sink *s, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		log_err(MOD, "sqlite: %s: %s", sql, msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return db_err(rc);
+	}
+	return 0;
+}
+
+static int db_open(struct sink *s, const char *path, bool create)
+{
+	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+	int rc;
+
+	rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		log_err(MOD, "cannot open database %s: %s", path,
+			s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		return db_err(rc);
+	}
+	sqlite3_busy_timeout(s->db, DB_BUSY_TIMEOUT_MS);
+	return db_exec(s, sink_sql_schema);
+}
+
+static int db_prepare(struct sink *s)
+{
+	static const struct {
+		size_t off;
+		const char *sql;
+	} stmts[] = {
+		{ offsetof(struct sink, st_get),
+		  "SELECT json, complete, photo_sha256 FROM records WHERE id = ?1" },
+		{ offsetof(struct sink, st_insert),
+		  "INSERT OR IGNORE INTO records(id, station, seq, json, sha256, photo_sha256,"
+		  " photo_path, received_ms, complete) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)" },
+		{ offsetof(struct sink, st_complete),
+		  "UPDATE records SET photo_path = ?2, complete = 1 WHERE id = ?1" },
+		{ offsetof(struct sink, st_photo_get),
+		  "SELECT sha256, bytes, path FROM photos WHERE id = ?1" },
+		{ offsetof(struct sink, st_photo_put),
+		  "INSERT OR REPLACE INTO photos(id, station, sha256, bytes, path, received_ms)"
+		  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)" },
+		{ offsetof(struct sink, st_photo_del), "DELETE FROM photos WHERE id = ?1" },
+		{ offsetof(struct sink, st_count),
+		  "UPDATE counters SET value = value + 1 WHERE name = ?1" },
+	};
+
+	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
+		sqlite3_stmt **st = (sqlite3_stmt **)((char *)s + stmts[i].off);
+		int rc = sqlite3_prepare_v2(s->db, stmts[i].sql, -1, st, NULL);
+
+		if (rc != SQLITE_OK) {
+			log_err(MOD, "sqlite: %s: %s", stmts[i].sql, sqlite3_errmsg(s->db));
+			return db_err(rc);
+		}
+	}
+	return 0;
+}
+
+static void db_close(struct sink *s)
+{
+	sqlite3_finalize(s->st_get);
+	sqlite3_finalize(s->st_insert);
+	sqlite3_finalize(s->st_complete);
+	sqlite3_finalize(s->st_photo_get);
+	sqlite3_finalize(s->st_photo_put);
+	sqlite3_finalize(s->st_photo_del);
+	sqlite3_finalize(s->st_count);
+	sqlite3_close(s->db);
+	s->db = NULL;
+}
+
+/* Look up record @id; when @payload is given, say whether the stored bytes are the same. */
+static int db_get(struct sink *s, const char *id, const void *payload, size_t len,
+		  struct row_info *ret)
+{
+	struct row_info r = { 0 };
+	sqlite3_stmt *st = s->st_get;
+	int rc;
+
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const void *json = sqlite3_column_blob(st, 0);
+		const unsigned char *ph = sqlite3_column_text(st, 2);
+
+		r.found = true;
+		r.json_len = (size_t)sqlite3_column_bytes(st, 0);
+		r.same_bytes = payload && r.json_len == len && (len == 0 || memcmp(json, payload, len) == 0);
+		r.complete = sqlite3_column_int(st, 1) != 0;
+		if (ph) {
+			r.has_photo = true;
+			snprintf(r.photo_sha256, sizeof(r.photo_sha256), "%s", (const char *)ph);
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_err(MOD, "sqlite: %s", sqlite3_errmsg(s->db));
+		return db_err(rc);
+	}
+	*ret = r;
+	return 0;
+}
+
+static int db_photo_get(struct sink *s, const char *id, struct photo_info *ret)
+{
+	sqlite3_stmt *st = s->st_photo_get;
+	int rc;
+
+	ret->found = false;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		ret->found = true;
+		snprintf(ret->sha256, sizeof(ret->sha256), "%s", (const char *)sqlite3_column_text(st, 0));
+		ret->bytes = sqlite3_column_int64(st, 1);
+		snprintf(ret->path, sizeof(ret->path), "%s", (const char *)sqlite3_column_text(st, 2));
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_err(MOD, "sqlite: %s", sqlite3_errmsg(s->db));
+		return db_err(rc);
+	}
+	return 0;
+}
+
+static int db_photo_del(struct sink *s, const char *id)
+{
+	sqlite3_bind_text(s->st_photo_del, 1, id, -1, SQLITE_STATIC);
+	return db_step_done(s, s->st_photo_del);
+}
+
+static int db_photo_put(struct sink *s, const struct partial *p, const char *path)
+{
+	sqlite3_stmt *st = s->st_photo_put;
+
+	sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, p->station, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, p->sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)p->bytes);
+	sqlite3_bind_text(st, 5, path, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)clock_wall_ms());
+	return db_step_done(s, st);
+}
+
+static int db_complete(struct sink *s, const char *id, const char *path)
+{
+	sqlite3_bind_text(s->st_complete, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s->st_complete, 2, path, -1, SQLITE_STATIC);
+	return db_step_done(s, s->st_complete);
+}
+
+/* Insert a new record. @photo_path NULL: waiting for (or without) a photo. */
+static int db_insert(struct sink *s, const struct rec_info *rec, const void *payload, size_t len,
+		     const char *sha, const char *photo_path, bool complete)
+{
+	sqlite3_stmt *st = s->st_insert;
+
+	sqlite3_bind_text(st, 1, rec->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rec->station, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)rec->seq);
+	/* Bound as text with an explicit length: sqlite keeps the bytes exactly. */
+	sqlite3_bind_text(st, 4, len ? payload : "", (int)len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, sha, -1, SQLITE_STATIC);
+	if (rec->has_photo)
+		sqlite3_bind_text(st, 6, rec->photo_sha256, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 6);
+	if (photo_path)
+		sqlite3_bind_text(st, 7, photo_path, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 7);
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)clock_wall_ms());
+	sqlite3_bind_int(st, 9, complete ? 1 : 0);
+	return db_step_done(s, st);
+}
+
+/* Bump an in-memory counter and its persisted twin (best effort: a failure is logged). */
+static void count(struct sink *s, uint64_t *field, const char *name)
+{
+	(*field)++;
+	sqlite3_bind_text(s->st_count, 1, name, -1, SQLITE_STATIC);
+	db_step_done(s, s->st_count);
+}
+
+/* ---- acks ---- */
+
+static void ack_queue(struct sink *s, const char *station, const char *id);
+
+static void acks_flush(struct sink *s)
+{
+	bool done[ACK_BATCH_MAX] = { false };
+
+	for (unsigned i = 0; i < s->nacks; i++) {
+		char topic[TOPIC_MAX];
+		cJSON *root, *ids;
+		char *json;
+		int rc;
+
+		if (done[i])
+			continue;
+		root = cJSON_CreateObject();
+		ids = root ? cJSON_AddArrayToObject(root, "ids") : NULL;
+		if (!ids) {
+			cJSON_Delete(root);
+			log_err(MOD, "out of memory building an ack");
+			break;
+		}
+		for (unsigned j = i; j < s->nacks; j++) {
+			if (done[j] || strcmp(s->acks[j].station, s->acks[i].station) != 0)
+				continue;
+			cJSON_AddItemToArray(ids, cJSON_CreateString(s->acks[j].id));
+			done[j] = true;
+		}
+		json = cJSON_PrintUnformatted(root);
+		cJSON_Delete(root);
+		if (!json || topic_build(topic, sizeof(topic), s->cfg->site, s->acks[i].station, "ack")) {
+			free(json);
+			log_err(MOD, "cannot build the ack for station %s", s->acks[i].station);
+			continue;
+		}
+		rc = mosquitto_publish_v5(s->mosq, NULL, topic, (int)strlen(json), json, 1, false, NULL);
+		if (rc != MOSQ_ERR_SUCCESS)
+			log_warn(MOD, "ack %s not sent (%s); the station will send the records again",
+				 json, mosquitto_strerror(rc));
+		else
+			log_debug(MOD, "ack -> %s %s", topic, json);
+		free(json);
+	}
+	s->nacks = 0;
+}
+
+static void ack_queue(struct sink *s, const char *station, const char *id)
+{
+	for (unsigned i = 0; i < s->nacks; i++)
+		if (strcmp(s->acks[i].id, id) == 0)
+			return;
+	if (s->nacks == ACK_BATCH_MAX)
+		acks_flush(s);
+	snprintf(s->acks[s->nacks].station, sizeof(s->acks[0].station), "%s", station);
+	snprintf(s->acks[s->nacks].id, sizeof(s->acks[0].id), "%s", id);
+	s->nacks++;
+}
+
+/* ---- outcomes ---- */
+
+static void reject(struct sink *s, const char *id, const char *reason)
+{
+	count(s, &s->cnt.rejected, "rejected");
+	log_warn(MOD, "rejected %s: %s", id, reason);
+	emit("rejected %s reason=%s", id, reason);
+}
+
+static void stored(struct sink *s, const char *station, const char *id, bool photo, size_t bytes)
+{
+	s->cnt.stored++;
+	log_info(MOD, "stored %s (photo: %s)", id, photo ? "yes" : "no");
+	emit("stored %s photo=%s bytes=%zu", id, photo ? "yes" : "no", bytes);
+	ack_queue(s, station, id);
+}
+
+/* The photo on disk does not belong to the record: forget it, the station sends it again. */
+static void photo_discard(struct sink *s, const char *id, const struct photo_info *ph)
+{
+	if (unlink(ph->path) < 0 && errno != ENOENT)
+		log_warn(MOD, "cannot remove %s: %s", ph->path, strerror(errno));
+	db_photo_del(s, id);
+}
+
+static bool photo_matches(const struct photo_info *ph, const char *sha, int64_t bytes)
+{
+	return strcmp(ph->sha256, sha) == 0 && (bytes < 0 || bytes == ph->bytes);
+}
+
+/* A record that declares a photo is stored but incomplete: finish it if its photo is here. */
+static void record_try_complete(struct sink *s, const struct rec_info *rec, size_t json_len)
+{
+	struct photo_info ph;
+
+	if (db_photo_get(s, rec->id, &ph) < 0)
+		return;
+	if (!ph.found) {
+		log_info(MOD, "%s stored, waiting for its photo", rec->id);
+		return;
+	}
+	if (!photo_matches(&ph, rec->photo_sha256, rec->photo_bytes)) {
+		photo_discard(s, rec->id, &ph);
+		reject(s, rec->id, "photo_mismatch");
+		return;
+	}
+	if (db_complete(s, rec->id, ph.path) < 0)
+		return;
+	stored(s, rec->station, rec->id, true, json_len);
+}
+
+/* ---- evidence records ---- */
+
+static const char *json_string(const cJSON *obj, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+/* Validate the fields the sink relies on. @return 0, or -EINVAL with *ret_reason set. */
+static int record_parse(const char *topic_station, const void *payload, size_t len,
+			struct rec_info *rec, const char **ret_reason)
+{
+	const cJSON *seq, *photo;
+	const char *id, *station, *schema;
+	cJSON *root;
+	int ret = -EINVAL;
+
+	root = cJSON_ParseWithLength(payload, len);
+	if (!cJSON_IsObject(root)) {
+		*ret_reason = "bad_json";
+		goto out;
+	}
+	id = json_string(root, "id");
+	/* Echoed on "rejected" lines only when it cannot break them: "<station>-<digits>" chars. */
+	if (id && strlen(id) < sizeof(rec->id) && strlen(id) <= STATION_MAX + 1 + SEQ_DIGITS &&
+	    station_is_valid(id))
+		snprintf(rec->id, sizeof(rec->id), "%s", id);
+	station = json_string(root, "station");
+	seq = cJSON_GetObjectItemCaseSensitive(root, "seq");
+	schema = json_string(root, "schema");
+	*ret_reason = "bad_record";
+	if (!id || !station || !cJSON_IsNumber(seq) || !json_string(root, "prev"))
+		goto out;
+	if (schema && strcmp(schema, SCHEMA_V1) != 0) {
+		*ret_reason = "schema";
+		goto out;
+	}
+	if (!station_is_valid(station) || seq->valuedouble < 1 ||
+	    seq->valuedouble > (double)SEQ_MAX || seq->valuedouble != (double)(uint64_t)seq->valuedouble)
+		goto out;
+	snprintf(rec->station, sizeof(rec->station), "%s", station);
+	if (id_parse(id, station, &rec->seq) < 0 || rec->seq != (uint64_t)seq->valuedouble) {
+		*ret_reason = "bad_id";
+		goto out;
+	}
+	if (strcmp(topic_station, station) != 0) {
+		*ret_reason = "station_mismatch";
+		goto out;
+	}
+	rec->photo_bytes = -1;
+	photo = cJSON_GetObjectItemCaseSensitive(root, "photo");
+	if (photo && !cJSON_IsNull(photo)) {
+		const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(photo, "bytes");
+		const char *ct = json_string(photo, "content_type");
+
+		*ret_reason = "bad_photo";
+		if (!cJSON_IsObject(photo) ||
+		    sha256_hex_normalise(json_string(photo, "sha256"), rec->photo_sha256) < 0)
+			goto out;
+		if (ct && strcmp(ct, PHOTO_CONTENT_TYPE) != 0)
+			goto out;
+		if (bytes) {
+			if (!cJSON_IsNumber(bytes) || bytes->valuedouble < 0 ||
+			    bytes->valuedouble > (double)PHOTO_BYTES_MAX)
+				goto out;
+			rec->photo_bytes = (int64_t)bytes->valuedouble;
+		}
+		rec->has_photo = true;
+	}
+	ret = 0;
+out:
+	cJSON_Delete(root);
+	return ret;
+}
+
+static void on_evidence(struct sink *s, const char *topic_station, const void *payload, size_t len)
+{
+	struct rec_info rec = { 0 };
+	char sha[SHA256_HEX_LEN + 1];
+	struct photo_info ph;
+	struct row_info row;
+	const char *reason = "bad_record";
+
+	if (record_parse(topic_station, payload, len, &rec, &reason) < 0) {
+		reject(s, rec.id[0] ? rec.id : "-", reason);
+		return;
+	}
+	if (sha256_hex(payload, len, sha) < 0 || db_get(s, rec.id, payload, len, &row) < 0)
+		return; /* not acked: the station sends it again */
+	if (row.found) {
+		if (!row.same_bytes) {
+			count(s, &s->cnt.conflicts, "conflicts");
+			log_err(MOD, "CONFLICT: %s arrived again with different bytes (sha256 %s); "
+				"the first copy is kept, this one is not acked", rec.id, sha);
+			emit("rejected %s reason=conflict", rec.id);
+			return;
+		}
+		count(s, &s->cnt.duplicates, "duplicates");
+		emit("duplicate %s", rec.id);
+		if (row.complete)
+			ack_queue(s, rec.station, rec.id);
+		else if (rec.has_photo)
+			record_try_complete(s, &rec, len);
+		return;
+	}
+	if (!rec.has_photo) {
+		if (db_insert(s, &rec, payload, len, sha, NULL, true) == 0)
+			stored(s, rec.station, rec.id, false, len);
+		return;
+	}
+	if (db_photo_get(s, rec.id, &ph) < 0)
+		return;
+	if (ph.found && photo_matches(&ph, rec.photo_sha256, rec.photo_bytes)) {
+		if (db_insert(s, &rec, payload, len, sha, ph.path, true) == 0)
+			stored(s, rec.station, rec.id, true, len);
+		return;
+	}
+	if (ph.found) {
+		photo_discard(s, rec.id, &ph);
+		reject(s, rec.id, "photo_mismatch");
+	}
+	if (db_insert(s, &rec, payload, len, sha, NULL, false) == 0)
+		log_info(MOD, "%s stored, waiting for its photo", rec.id);
+}
+
+/* ---- photos ---- */
+
+static void partial_free(struct partial *p)
+{
+	if (!p)
+		return;
+	if (p->chunks)
+		for (unsigned i = 0; i < p->nchunks; i++)
+			free(p->chunks[i].data);
+	free(p->chunks);
+	free(p);
+}
+
+static void partial_drop(struct sink *s, struct partial *p)
+{
+	for (unsigned i = 0; i < s->cfg->partials_max; i++) {
+		if (s->partials[i] == p) {
+			s->partials[i] = NULL;
+			break;
+		}
+	}
+	s->partial_bytes -= p->bytes;
+	partial_free(p);
+}
+
+static struct partial *partial_find(struct sink *s, const char *id)
+{
+	for (unsigned i = 0; i < s->cfg->partials_max; i++)
+		if (s->partials[i] && strcmp(s->partials[i]->id, id) == 0)
+			return s->partials[i];
+	return NULL;
+}
+
+/* Drop the oldest partial other than @keep. @return false when there is none. */
+static bool partial_evict_oldest(struct sink *s, const struct partial *keep, const char *why)
+{
+	struct partial *old = NULL;
+
+	for (unsigned i = 0; i < s->cfg->partials_max; i++) {
+		struct partial *p = s->partials[i];
+
+		if (p && p != keep && (!old || p->age < old->age))
+			old = p;
+	}
+	if (!old)
+		return false;
+	log_warn(MOD, "dropping partial photo %s (%u/%u chunks, %zu bytes): %s", old->id, old->have,
+		 old->nchunks, old->bytes, why);
+	count(s, &s->cnt.partials_dropped, "partials_dropped");
+	partial_drop(s, old);
+	return true;
+}
+
+static struct partial *partial_new(struct sink *s, const char *station, const char *id,
+				   const char *sha, unsigned nchunks)
+{
+	struct partial *p;
+	unsigned slot;
+
+	for (;;) {
+		for (slot = 0; slot < s->cfg->partials_max; slot++)
+			if (!s->partials[slot])
+				break;
+		if (slot < s->cfg->partials_max)
+			break;
+		partial_evict_oldest(s, NULL, "too many partial photos");
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->chunks = calloc(nchunks, sizeof(*p->chunks));
+	if (!p->chunks) {
+		free(p);
+		return NULL;
+	}
+	snprintf(p->station, sizeof(p->station), "%s", station);
+	snprintf(p->id, sizeof(p->id), "%s", id);
+	snprintf(p->sha256, sizeof(p->sha256), "%s", sha);
+	p->nchunks = nchunks;
+	p->age = ++s->partial_age;
+	s->partials[slot] = p;
+	return p;
+}
+
+/* Temp file + fsync + rename + fsync of the directory: the photo is whole or absent. */
+static int photo_write(struct sink *s, const struct partial *p, char *path, size_t pathlen)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX];
+	int fd, ret;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", s->cfg->photos_dir, p->station) >= sizeof(dir) ||
+	    (size_t)snprintf(path, pathlen, "%s/%s.jpg", dir, p->id) >= pathlen ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.jpg.tmp", dir, p->id) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	if (mkdir(dir, 0755) == 0) {
+		ret = fsync_dir(s->cfg->photos_dir);
+		if (ret < 0)
+			return ret;
+	} else if (errno != EEXIST) {
+		return -errno;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	for (unsigned i = 0; i < p->nchunks; i++) {
+		ret = write_all(fd, p->chunks[i].data, p->chunks[i].len);
+		if (ret < 0)
+			goto err_unlink;
+	}
+	if (fsync(fd) < 0) {
+		ret = -errno;
+		goto err_unlink;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		ret = -errno;
+		goto err_unlink;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		ret = -errno;
+		goto err_unlink;
+	}
+	return fsync_dir(dir);
+
+err_unlink:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return ret;
+}
+
+/* All chunks are here and their hash matches the property: store the photo. */
+static void photo_commit(struct sink *s, const struct partial *p)
+{
+	char path[PATH_MAX];
+	struct row_info row;
+	int ret;
+
+	if (db_get(s, p->id, NULL, 0, &row) < 0)
+		return;
+	if (row.found && row.complete) {
+		log_debug(MOD, "photo %s again; its record is already complete", p->id);
+		return;
+	}
+	/* An incomplete row always declares a photo (a record without one is complete). */
+	if (row.found && strcmp(row.photo_sha256, p->sha256) != 0) {
+		reject(s, p->id, "photo_mismatch");
+		return;
+	}
+	ret = photo_write(s, p, path, sizeof(path));
+	if (ret < 0) {
+		log_err(MOD, "cannot write photo %s under %s: %s", p->id, s->cfg->photos_dir,
+			strerror(-ret));
+		return;
+	}
+	if (!row.found) {
+		if (db_photo_put(s, p, path) == 0)
+			log_info(MOD, "photo %s stored (%zu bytes), waiting for its record", p->id,
+				 p->bytes);
+		return;
+	}
+	/* The photo row and the completion commit together. */
+	if (db_exec(s, "BEGIN IMMEDIATE") < 0)
+		return;
+	if (db_photo_put(s, p, path) < 0 || db_complete(s, p->id, path) < 0 ||
+	    db_exec(s, "COMMIT") < 0) {
+		db_exec(s, "ROLLBACK");
+		return;
+	}
+	log_info(MOD, "photo %s stored (%zu bytes)", p->id, p->bytes);
+	stored(s, p->station, p->id, true, row.json_len);
+}
+
+static void partial_finish(struct sink *s, struct partial *p)
+{
+	char sha[SHA256_HEX_LEN + 1];
+
+	if (partial_sha256_hex(p, sha) < 0) {
+		log_err(MOD, "cannot hash photo %s", p->id);
+	} else if (strcmp(sha, p->sha256) != 0) {
+		log_warn(MOD, "photo %s: SHA-256 of the chunks is %s, the property says %s", p->id,
+			 sha, p->sha256);
+		reject(s, p->id, "photo_sha256");
+	} else {
+		photo_commit(s, p);
+	}
+	partial_drop(s, p);
+}
+
+/* The chunk user properties: sha256, chunks, content-type. */
+static int chunk_props(const mosquitto_property *props, char sha[SHA256_HEX_LEN + 1],
+		       unsigned *ret_chunks)
+{
+	const mosquitto_property *it = props;
+	bool got_sha = false, got_chunks = false, bad = false, skip = false;
+	char *name, *value;
+
+	while ((it = mosquitto_property_read_string_pair(it, MQTT_PROP_USER_PROPERTY, &name, &value,
+							 skip))) {
+		skip = true;
+		if (strcmp(name, "sha256") == 0) {
+			got_sha = sha256_hex_normalise(value, sha) == 0;
+			bad |= !got_sha;
+		} else if (strcmp(name, "chunks") == 0) {
+			char *end;
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(value, &end, 10);
+			got_chunks = value[0] >= '0' && value[0] <= '9' && !*end && !errno && n >= 1 &&
+				     n <= PHOTO_CHUNKS_MAX;
+			bad |= !got_chunks;
+			*ret_chunks = (unsigned)n;
+		} else if (strcmp(name, "content-type") == 0) {
+			bad |= strcmp(value, PHOTO_CONTENT_TYPE) != 0;
+		}
+		free(name);
+		free(value);
+	}
+	return got_sha && got_chunks && !bad ? 0 : -EINVAL;
+}
+
+/* Whether this photo is already stored (the chunk is a re-send). */
+static bool photo_already_have(struct sink *s, const char *id, const char *sha)
+{
+	struct photo_info ph;
+	struct row_info row;
+
+	if (db_get(s, id, NULL, 0, &row) == 0 && row.found && row.complete)
+		return true;
+	return db_photo_get(s, id, &ph) == 0 && ph.found && strcmp(ph.sha256, sha) == 0;
+}
+
+static void on_photo_chunk(struct sink *s, const char *station, const char *id,
+			   const char *index, const void *payload, size_t len,
+			   const mosquitto_property *props)
+{
+	char sha[SHA256_HEX_LEN + 1];
+	unsigned nchunks = 0;
+	unsigned long idx;
+	struct partial *p;
+	uint64_t seq;
+	char *end;
+
+	if (!station_is_valid(station) || id_parse(id, station, &seq) < 0) {
+		reject(s, "-", "bad_chunk");
+		return;
+	}
+	errno = 0;
+	idx = strtoul(index, &end, 10);
+	if (index[0] < '0' || index[0] > '9' || *end || errno ||
+	    chunk_props(props, sha, &nchunks) < 0 || idx >= nchunks) {
+		reject(s, id, "bad_chunk");
+		return;
+	}
+	p = partial_find(s, id);
+	if (p && (strcmp(p->sha256, sha) != 0 || p->nchunks != nchunks)) {
+		log_warn(MOD, "photo %s changed while being assembled; starting over", id);
+		partial_drop(s, p);
+		p = NULL;
+	}
+	if (!p) {
+		if (photo_already_have(s, id, sha)) {
+			log_debug(MOD, "chunk %lu of %s again; the photo is already stored", idx, id);
+			return;
+		}
+		p = partial_new(s, station, id, sha, nchunks);
+		if (!p) {
+			log_err(MOD, "out of memory for photo %s", id);
+			return;
+		}
+	}
+	if (p->chunks[idx].have) {
+		log_debug(MOD, "chunk %lu of %s again", idx, id);
+		return;
+	}
+	if (p->bytes + len > PHOTO_BYTES_MAX || len > s->cfg->partial_bytes_max) {
+		reject(s, id, "photo_too_large");
+		partial_drop(s, p);
+		return;
+	}
+	while (s->partial_bytes + len > s->cfg->partial_bytes_max)
+		if (!partial_evict_oldest(s, p, "partial photo bytes cap reached"))
+			break;
+	if (s->partial_bytes + len > s->cfg->partial_bytes_max) {
+		reject(s, id, "photo_too_large");
+		partial_drop(s, p);
+		return;
+	}
+	p->chunks[idx].data = malloc(len ? len : 1);
+	if (!p->chunks[idx].data) {
+		log_err(MOD, "out of memory for photo %s", id);
+		partial_drop(s, p);
+		return;
+	}
+	if (len)
+		memcpy(p->chunks[idx].data, payload, len);
+	p->chunks[idx].len = len;
+	p->chunks[idx].have = true;
+	p->have++;
+	p->bytes += len;
+	s->partial_bytes += len;
+	log_debug(MOD, "chunk %lu/%u of %s (%zu bytes)", idx + 1, nchunks, id, len);
+	if (p->have == p->nchunks)
+		partial_finish(s, p);
+}
+
+/* ---- order requests ---- */
+
+static void orders_free(struct sink *s)
+{
+	for (size_t i = 0; i < s->norders; i++)
+		free(s->orders[i].json);
+	free(s->orders);
+	cJSON_Delete(s->orders_root);
+	s->orders = NULL;
+	s->orders_root = NULL;
+	s->norders = 0;
+}
+
+static int orders_load(struct sink *s, const char *path)
+{
+	const cJSON *it;
+	char *text = NULL;
+	size_t len = 0;
+	int ret = 0;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	text = malloc(ORDERS_FILE_MAX + 1);
+	if (!text) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	len = fread(text, 1, ORDERS_FILE_MAX + 1, f);
+	if (ferror(f) || len > ORDERS_FILE_MAX) {
+		ret = ferror(f) ? -EIO : -EFBIG;
+		goto out;
+	}
+	s->orders_root = cJSON_ParseWithLength(text, len);
+	if (!cJSON_IsArray(s->orders_root)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	s->orders = calloc((size_t)cJSON_GetArraySize(s->orders_root) + 1, sizeof(*s->orders));
+	if (!s->orders) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	cJSON_ArrayForEach(it, s->orders_root)
+	{
+		struct order_entry *o = &s->orders[s->norders];
+		const char *oid = json_string(it, "order_id"), *trk = json_string(it, "tracking");
+
+		if (!cJSON_IsObject(it)) {
+			ret = -EINVAL;
+			goto out;
+		}
+		o->order_id = oid ? oid : "";
+		o->tracking = trk ? trk : "";
+		o->json = cJSON_PrintUnformatted(it);
+		if (!o->json) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		s->norders++;
+	}
+out:
+	free(text);
+	fclose(f);
+	if (ret < 0)
+		orders_free(s);
+	return ret;
+}
+
+/* By order_id first, then by tracking number; "" matches nothing. */
+static const struct order_entry *orders_find(const struct sink *s, const char *oid, const char *trk)
+{
+	for (size_t i = 0; oid[0] && i < s->norders; i++)
+		if (strcmp(s->orders[i].order_id, oid) == 0)
+			return &s->orders[i];
+	for (size_t i = 0; trk[0] && i < s->norders; i++)
+		if (strcmp(s->orders[i].tracking, trk) == 0)
+			return &s->orders[i];
+	return NULL;
+}
+
+static void on_order_request(struct sink *s, const void *payload, size_t len,
+			     const mosquitto_property *props)
+{
+	static const char not_found[] = "{\"error\":\"not_found\"}";
+	static const char bad_request[] = "{\"error\":\"bad_request\"}";
+	const struct order_entry *o = NULL;
+	mosquitto_property *out = NULL;
+	char *resp_topic = NULL;
+	void *corr = NULL;
+	uint16_t corr_len = 0;
+	const char *reply;
+	cJSON *req;
+	int rc;
+
+	mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &resp_topic, false);
+	if (!resp_topic) {
+		log_warn(MOD, "order request without a response topic; ignored");
+		return;
+	}
+	mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false);
+	req = cJSON_ParseWithLength(payload, len);
+	if (cJSON_IsObject(req)) {
+		const char *oid = json_string(req, "order_id"), *trk = json_string(req, "tracking");
+
+		o = orders_find(s, oid ? oid : "", trk ? trk : "");
+		reply = o ? o->json : not_found;
+		log_info(MOD, "order request order_id=\"%s\" tracking=\"%s\": %s", oid ? oid : "",
+			 trk ? trk : "", o ? "found" : "not found");
+	} else {
+		reply = bad_request;
+		log_warn(MOD, "order request is not a JSON object");
+	}
+	if (corr &&
+	    mosquitto_property_add_binary(&out, MQTT_PROP_CORRELATION_DATA, corr, corr_len) !=
+		    MOSQ_ERR_SUCCESS) {
+		log_err(MOD, "out of memory answering an order request");
+		goto out;
+	}
+	rc = mosquitto_publish_v5(s->mosq, NULL, resp_topic, (int)strlen(reply), reply, 1, false,
+				  out);
+	if (rc != MOSQ_ERR_SUCCESS)
+		log_warn(MOD, "order response to %s not sent: %s", resp_topic, mosquitto_strerror(rc));
+out:
+	mosquitto_property_free_all(&out);
+	cJSON_Delete(req);
+	free(corr);
+	free(resp_topic);
+}
+
+/* ---- MQTT ---- */
+
+static void on_message(struct mosquitto *mosq, void *userdata, const struct mosquitto_message *msg,
+		       const mosquitto_property *props)
+{
+	struct sink *s = userdata;
+	char buf[TOPIC_MAX];
+	char *lv[TOPIC_LEVELS_MAX];
+	size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
+	const void *payload = len ? msg->payload : "";
+	int n;
+
+	(void)mosq;
+	n = topic_split(msg->topic, buf, sizeof(buf), lv);
+	if (n < 5 || strcmp(lv[0], "sealbench") != 0 || strcmp(lv[1], "v1") != 0 ||
+	    strcmp(lv[2], s->cfg->site) != 0) {
+		log_warn(MOD, "unexpected topic %s", msg->topic);
+		return;
+	}
+	if (n == 5 && strcmp(lv[3], "orders") == 0 && strcmp(lv[4], "request") == 0)
+		on_order_request(s, payload, len, props);
+	else if (n == 5 && strcmp(lv[4], "evidence") == 0)
+		on_evidence(s, lv[3], payload, len);
+	else if (n == 7 && strcmp(lv[4], "photo") == 0)
+		on_photo_chunk(s, lv[3], lv[5], lv[6], payload, len, props);
+	else
+		log_warn(MOD, "unexpected topic %s", msg->topic);
+}
+
+static void on_connect(struct mosquitto *mosq, void *userdata, int rc, int flags,
+		       const mosquitto_property *props)
+{
+	struct sink *s = userdata;
+	char t_evidence[TOPIC_MAX], t_photo[TOPIC_MAX], t_orders[TOPIC_MAX];
+	char *subs[] = { t_evidence, t_photo, t_orders };
+	int ret;
+
+	(void)props;
+	if (rc != 0) {
+		log_warn(MOD, "broker refused the connection: %s", mosquitto_reason_string(rc));
+		return;
+	}
+	s->backoff_ms = BACKOFF_MIN_MS;
+	log_info(MOD, "connected to %s:%u as %s (session present: %s)", s->cfg->host, s->cfg->port,
+		 s->cfg->client_id, flags & 1 ? "yes" : "no");
+	/* Subscribe every time: after a broker restart without persistence the session is gone. */
+	topic_build(t_evidence, sizeof(t_evidence), s->cfg->site, "+", "evidence");
+	topic_build(t_photo, sizeof(t_photo), s->cfg->site, "+", "photo/#");
+	topic_build(t_orders, sizeof(t_orders), s->cfg->site, "orders", "request");
+	ret = mosquitto_subscribe_multiple(mosq, NULL, 3, subs, 1, 0, NULL);
+	if (ret != MOSQ_ERR_SUCCESS)
+		log_err(MOD, "subscribe failed: %s", mosquitto_strerror(ret));
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *userdata, int mid, int qos_count,
+			 const int *granted, const mosquitto_property *props)
+{
+	(void)mosq;
+	(void)userdata;
+	(void)mid;
+	(void)props;
+	for (int i = 0; i < qos_count; i++) {
+		if (granted[i] > 2) {
+			log_err(MOD, "broker refused subscription %d: %s", i,
+				mosquitto_reason_string(granted[i]));
+			return;
+		}
+	}
+	emit("ready");
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc,
+			  const mosquitto_property *props)
+{
+	(void)mosq;
+	(void)userdata;
+	(void)props;
+	if (rc != 0)
+		log_warn(MOD, "disconnected: %s", mosquitto_strerror(rc));
+}
+
+static int mqtt_setup(struct sink *s)
+{
+	int rc;
+
+	s->mosq = mosquitto_new(s->cfg->client_id, false, s);
+	if (!s->mosq)
+		return -ENOMEM;
+	rc = mosquitto_int_option(s->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_int_option(s->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_property_add_int32(&s->connect_props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+						  s->cfg->session_expiry_s);
+	if (rc != MOSQ_ERR_SUCCESS)
+		return rc == MOSQ_ERR_NOMEM ? -ENOMEM : -EINVAL;
+	mosquitto_connect_v5_callback_set(s->mosq, on_connect);
+	mosquitto_disconnect_v5_callback_set(s->mosq, on_disconnect);
+	mosquitto_subscribe_v5_callback_set(s->mosq, on_subscribe);
+	mosquitto_message_v5_callback_set(s->mosq, on_message);
+	s->backoff_ms = BACKOFF_MIN_MS;
+	return 0;
+}
+
+static uint64_t backoff_next(struct sink *s)
+{
+	uint64_t d = s->backoff_ms;
+
+	s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : s->backoff_ms * 2;
+	return d;
+}
+
+/* Give the broker up to SHUTDOWN_FLUSH_MS to take what is queued (acks, DISCONNECT). */
+static void mqtt_flush(struct sink *s)
+{
+	uint64_t deadline = clock_now_ns() + SHUTDOWN_FLUSH_MS * NSEC_PER_MSEC;
+
+	for (;;) {
+		int sock = mosquitto_socket(s->mosq);
+		uint64_t now = clock_now_ns();
+		struct pollfd pfd;
+
+		if (sock < 0 || !mosquitto_want_write(s->mosq) || now >= deadline)
+			return;
+		pfd.fd = sock;
+		pfd.events = POLLOUT;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, (int)((deadline - now) / NSEC_PER_MSEC) + 1) <= 0)
+			return;
+		if (mosquitto_loop_write(s->mosq, 1) != MOSQ_ERR_SUCCESS)
+			return;
+	}
+}
+
+/*
+ * The loop: the broker socket (read; write only while libmosquitto wants to), the signalfd,
+ * keepalive at least every POLL_MAX_MS, and reconnects with backoff while the socket is down.
+ */
+static int sink_run(struct sink *s, int sfd)
+{
+	uint64_t next_connect_ns = 0;
+	bool have_sock = false, warned = false;
+
+	for (;;) {
+		uint64_t now = clock_now_ns();
+		int sock = mosquitto_socket(s->mosq);
+		struct pollfd pfd[2];
+		int timeout = POLL_MAX_MS, n;
+
+		if (sock < 0 && now >= next_connect_ns) {
+			int rc = mosquitto_connect_bind_v5(s->mosq, s->cfg->host, (int)s->cfg->port,
+							   KEEPALIVE_S, NULL, s->connect_props);
+
+			if (rc == MOSQ_ERR_SUCCESS) {
+				have_sock = true;
+				warned = false;
+			} else {
+				uint64_t d = backoff_next(s);
+
+				log_printf(warned ? LOG_LVL_DEBUG : LOG_LVL_WARN, MOD,
+					   "cannot connect to %s:%u: %s; retrying every <= %llu ms",
+					   s->cfg->host, s->cfg->port,
+					   rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc),
+					   (unsigned long long)BACKOFF_MAX_MS);
+				warned = true;
+				next_connect_ns = now + d * NSEC_PER_MSEC;
+			}
+			sock = mosquitto_socket(s->mosq);
+		}
+		if (sock < 0 && next_connect_ns > now &&
+		    (next_connect_ns - now) / NSEC_PER_MSEC < (uint64_t)timeout)
+			timeout = (int)((next_connect_ns - now) / NSEC_PER_MSEC) + 1;
+
+		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = sock, .events = POLLIN };
+		if (sock >= 0 && mosquitto_want_write(s->mosq))
+			pfd[1].events |= POLLOUT;
+		n = poll(pfd, sock >= 0 ? 2 : 1, timeout);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0 && (pfd[0].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				log_notice(MOD, "%s: stopping", strsignal((int)si.ssi_signo));
+			return 0;
+		}
+		if (sock >= 0) {
+			if (n > 0 && (pfd[1].revents & (POLLIN | POLLERR | POLLHUP)))
+				mosquitto_loop_read(s->mosq, 1);
+			acks_flush(s);
+			if (mosquitto_socket(s->mosq) >= 0 && n > 0 && (pfd[1].revents & POLLOUT))
+				mosquitto_loop_write(s->mosq, 1);
+			if (mosquitto_socket(s->mosq) >= 0)
+				mosquitto_loop_misc(s->mosq);
+		}
+		if (have_sock && mosquitto_socket(s->mosq) < 0) {
+			have_sock = false;
+			log_warn(MOD, "lost the broker; reconnecting");
+			next_connect_ns = clock_now_ns() + backoff_next(s) * NSEC_PER_MSEC;
+		}
+	}
+}
+
+static void sink_close(struct sink *s)
+{
+	if (s->partials)
+		for (unsigned i = 0; i < s->cfg->partials_max; i++)
+			partial_free(s->partials[i]);
+	free(s->partials);
+	mosquitto_property_free_all(&s->connect_props);
+	mosquitto_destroy(s->mosq);
+	orders_free(s);
+	db_close(s);
+}
+
+/* ---- stats and export ---- */
+
+static int cmd_stats(struct sink *s)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *root, *stations;
+	char *out = NULL;
+	int ret = -ENOMEM, rc;
+
+	root = cJSON_CreateObject();
+	if (!root)
+		return -ENOMEM;
+	rc = sqlite3_prepare_v2(s->db,
+				"SELECT (SELECT COUNT(*) FROM records),"
+				" (SELECT COUNT(*) FROM records WHERE complete = 0),"
+				" (SELECT COUNT(*) FROM records WHERE complete = 1 AND photo_path IS NOT NULL)",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
+		goto err_db;
+	cJSON_AddNumberToObject(root, "records", (double)sqlite3_column_int64(st, 0));
+	cJSON_AddNumberToObject(root, "incomplete", (double)sqlite3_column_int64(st, 1));
+	cJSON_AddNumberToObject(root, "photos", (double)sqlite3_column_int64(st, 2));
+	sqlite3_finalize(st);
+	st = NULL;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT name, value FROM counters ORDER BY name", -1, &st,
+				NULL);
+	if (rc != SQLITE_OK)
+		goto err_db;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cJSON_AddNumberToObject(root, (const char *)sqlite3_column_text(st, 0),
+					(double)sqlite3_column_int64(st, 1));
+	if (rc != SQLITE_DONE)
+		goto err_db;
+	sqlite3_finalize(st);
+	st = NULL;
+
+	/*
+	 * Per station: sequence numbers start at 1 and have no holes, so every missing seq up to
+	 * the highest is a gap; a record whose "prev" is not the hash of the record before it
+	 * (when that one is here) is a chain break.
+	 */
+	stations = cJSON_AddObjectToObject(root, "stations");
+	if (!stations)
+		goto err;
+	rc = sqlite3_prepare_v2(s->db, "SELECT station, seq, sha256, json FROM records"
+				       " ORDER BY station, seq", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto err_db;
+	{
+		cJSON *cur = NULL;
+		char last_station[STATION_MAX + 1] = "", last_sha[SHA256_HEX_LEN + 1] = "";
+		uint64_t cnt = 0, max_seq = 0, last_seq = 0, breaks = 0;
+
+		for (;;) {
+			const char *station;
+			uint64_t seq;
+
+			rc = sqlite3_step(st);
+			station = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "";
+			if (cur && (rc != SQLITE_ROW || strcmp(station, last_station) != 0)) {
+				cJSON_AddNumberToObject(cur, "count", (double)cnt);
+				cJSON_AddNumberToObject(cur, "max_seq", (double)max_seq);
+				cJSON_AddNumberToObject(cur, "gaps", (double)(max_seq - cnt));
+				cJSON_AddNumberToObject(cur, "chain_breaks", (double)breaks);
+				cur = NULL;
+			}
+			if (rc != SQLITE_ROW)
+				break;
+			seq = (uint64_t)sqlite3_column_int64(st, 1);
+			if (!cur) {
+				cur = cJSON_AddObjectToObject(stations, station);
+				if (!cur)
+					goto err;
+				snprintf(last_station, sizeof(last_station), "%s", station);
+				cnt = max_seq = last_seq = breaks = 0;
+			}
+			if (last_seq && seq == last_seq + 1) {
+				cJSON *rec = cJSON_ParseWithLength(sqlite3_column_blob(st, 3),
+								   (size_t)sqlite3_column_bytes(st, 3));
+				const char *prev = json_string(rec, "prev");
+
+				if (!prev || strcasecmp(prev, last_sha) != 0)
+					breaks++;
+				cJSON_Delete(rec);
+			}
+			cnt++;
+			max_seq = seq > max_seq ? seq : max_seq;
+			last_seq = seq;
+			snprintf(last_sha, sizeof(last_sha), "%s",
+				 (const char *)sqlite3_column_text(st, 2));
+		}
+	}
+	if (rc != SQLITE_DONE)
+		goto err_db;
+	out = cJSON_Print(root);
+	if (!out)
+		goto err;
+	puts(out);
+	ret = 0;
+	goto err;
+
+err_db:
+	log_err(MOD, "sqlite: %s", sqlite3_errmsg(s->db));
+	ret = -EIO;
+err:
+	free(out);
+	sqlite3_finalize(st);
+	cJSON_Delete(root);
+	return ret;
+}
+
+static int cmd_export(struct sink *s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT json FROM records ORDER BY station, seq", -1, &st,
+				NULL);
+	if (rc != SQLITE_OK)
+		goto err_db;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *json = sqlite3_column_blob(st, 0);
+		size_t len = (size_t)sqlite3_column_bytes(st, 0);
+
+		if (len && (memchr(json, '\n', len) || memchr(json, '\r', len))) {
+			/* One record per line: a pretty-printed payload is re-printed compactly. */
+			cJSON *j = cJSON_ParseWithLength(json, len);
+			char *flat = j ? cJSON_PrintUnformatted(j) : NULL;
+
+			if (flat)
+				puts(flat);
+			free(flat);
+			cJSON_Delete(j);
+			continue;
+		}
+		fwrite(json ? json : "", 1, len, stdout);
+		putchar('\n');
+	}
+	if (rc != SQLITE_DONE)
+		goto err_db;
+	sqlite3_finalize(st);
+	return fflush(stdout) == 0 ? 0 : -EIO;
+
+err_db:
+	log_err(MOD, "sqlite: %s", sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	return -EIO;
+}
+
+/* ---- main ---- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: %s --site S --db PATH --photos DIR [--host H] [--port N] [--orders FILE] ...\n"
+"       %s --db PATH stats\n"
+"       %s --db PATH export\n"
+"\n"
+"Plays \"central\" for sealbench stations: stores their evidence records and photos and\n"
+"acknowledges what it has committed, so the stations may forget it.\n"
+"\n"
+"It subscribes (MQTT 5, QoS 1, persistent session) to\n"
+"  sealbench/v1/S/+/evidence        records; stored once per ID in the sqlite db PATH\n"
+"  sealbench/v1/S/+/photo/#         photo chunks .../photo/<id>/<chunk>, user properties\n"
+"                                   sha256, chunks, content-type; reassembled, checked against\n"
+"                                   the property and the record's photo.sha256, written to\n"
+"                                   DIR/<station>/<id>.jpg\n"
+"  sealbench/v1/S/orders/request    {\"order_id\":..,\"tracking\":..}; answered on the request's\n"
+"                                   response topic with the same correlation data: the order\n"
+"                                   from --orders FILE (a JSON array), or {\"error\":\"not_found\"}\n"
+"and publishes {\"ids\":[...]} on sealbench/v1/S/<station>/ack once a record (and its photo,\n"
+"if it has one) is committed; a duplicate of a complete record is acked again.\n"
+"\n"
+"Options:\n"
+"  -H, --host H            broker host (default 127.0.0.1)\n"
+"  -p, --port N            broker port (default 1883)\n"
+"  -s, --site S            site ID in the topics\n"
+"  -d, --db PATH           sqlite database (created if missing)\n"
+"  -P, --photos DIR        photo directory (created if missing)\n"
+"  -o, --orders FILE       orders to answer order requests with\n"
+"  -c, --client-id ID      MQTT client ID; keep it stable, it names the persistent session\n"
+"                          (default sealbench-sink-S)\n"
+"  -e, --session-expiry S  seconds the broker keeps the session while the sink is away\n"
+"                          (default %u)\n"
+"      --max-partials N    photos assembled at once; past it the oldest is dropped (default %u)\n"
+"      --max-partial-bytes N  their bytes together (default %llu)\n"
+"  -v, --verbose           debug logging on stderr\n"
+"  -h, --help              this text\n"
+"  -V, --version           version\n"
+"\n"
+"Output, one line each on stdout (logs go to stderr):\n"
+"  ready                                 subscribed (printed again after each reconnect)\n"
+"  stored <id> photo=<yes|no> bytes=<n>  committed complete; n = bytes of the record JSON\n"
+"  duplicate <id>                        seen before with the same bytes\n"
+"  rejected <id> reason=<r>              not stored/not acked: bad_json, bad_record, bad_id,\n"
+"                                        schema, station_mismatch, bad_photo, bad_chunk,\n"
+"                                        photo_sha256, photo_mismatch, photo_too_large,\n"
+"                                        conflict (same ID, other bytes)\n"
+"\n"
+"Commands on an existing db:\n"
+"  stats    JSON counts: records, incomplete, photos, duplicates, conflicts, rejected,\n"
+"           partials_dropped, stations: {<st>: {count, max_seq, gaps, chain_breaks}}\n"
+"  export   every stored record's JSON, one per line, in (station, seq) order\n"
+"\n"
+"Example:\n"
+"  %s --port 1883 --site dc1 --db /tmp/central.db --photos /tmp/photos \\\n"
+"      --orders tests/data/orders.json\n"
+"  mosquitto_rr -V 5 -p 1883 -t sealbench/v1/dc1/orders/request -e resp/x \\\n"
+"      -m '{\"order_id\":\"SO-1001\",\"tracking\":\"\"}'\n"
+"\n"
+"SIGINT/SIGTERM stop it cleanly. It reconnects (with backoff) when the broker goes away.\n",
+		get_prog_name(), get_prog_name(), get_prog_name(), SESSION_EXPIRY_DEFAULT_S,
+		PARTIALS_MAX_DEFAULT, (unsigned long long)PARTIAL_BYTES_MAX_DEFAULT, get_prog_name());
+}
+
+enum {
+	OPT_MAX_PARTIALS = 0x100,
+	OPT_MAX_PARTIAL_BYTES,
+};
+
+static enum cmd parse_args(int argc, char **argv, struct sink_cfg *cfg)
+{
+	static const struct option longopts[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "site", required_argument, NULL, 's' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "photos", required_argument, NULL, 'P' },
+		{ "orders", required_argument, NULL, 'o' },
+		{ "client-id", required_argument, NULL, 'c' },
+		{ "session-expiry", required_argument, NULL, 'e' },
+		{ "max-partials", required_argument, NULL, OPT_MAX_PARTIALS },
+		{ "max-partial-bytes", required_argument, NULL, OPT_MAX_PARTIAL_BYTES },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum cmd cmd = CMD_RUN;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "H:p:s:d:P:o:c:e:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'H':
+			cfg->host = optarg;
+			break;
+		case 'p':
+			cfg->port = (unsigned)parse_uint_or_die("--port", optarg, 1, 65535);
+			break;
+		case 's':
+			cfg->site = optarg;
+			break;
+		case 'd':
+			cfg->db_path = optarg;
+			break;
+		case 'P':
+			cfg->photos_dir = optarg;
+			break;
+		case 'o':
+			cfg->orders_path = optarg;
+			break;
+		case 'c':
+			cfg->client_id = optarg;
+			break;
+		case 'e':
+			cfg->session_expiry_s =
+				(unsigned)parse_uint_or_die("--session-expiry", optarg, 0, UINT32_MAX);
+			break;
+		case OPT_MAX_PARTIALS:
+			cfg->partials_max =
+				(unsigned)parse_uint_or_die("--max-partials", optarg, 1, 4096);
+			break;
+		case OPT_MAX_PARTIAL_BYTES:
+			cfg->partial_bytes_max =
+				parse_uint_or_die("--max-partial-bytes", optarg, 1, UINT64_MAX / 2);
+			break;
+		case 'v':
+			log_set_level(LOG_LVL_DEBUG);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(EXIT_SUCCESS);
+		case 'V':
+			print_version();
+			exit(EXIT_SUCCESS);
+		default:
+			fprintf(stderr, "Try '%s --help'.\n", get_prog_name());
+			exit(EXIT_FAILURE);
+		}
+	}
+	if (optind < argc) {
+		if (strcmp(argv[optind], "stats") == 0)
+			cmd = CMD_STATS;
+		else if (strcmp(argv[optind], "export") == 0)
+			cmd = CMD_EXPORT;
+		else
+			die("unknown command '%s' (stats, export; none to run the sink)", argv[optind]);
+		if (optind + 1 < argc)
+			die("unexpected argument '%s'", argv[optind + 1]);
+	}
+	if (!cfg->db_path)
+		die("--db PATH is required (try --help)");
+	if (cmd != CMD_RUN)
+		return cmd;
+	if (!cfg->site || !cfg->photos_dir)
+		die("--site and --photos are required to run the sink (try --help)");
+	if (!station_is_valid(cfg->site) || strlen(cfg->site) >= SITE_MAX)
+		die("--site '%s': use letters, digits, '_', '-', '.'", cfg->site);
+	return cmd;
+}
+
+/* SIGINT/SIGTERM arrive through a signalfd; SIGPIPE is ignored (writes report EPIPE). */
+static int signals_setup(void)
+{
+	sigset_t mask;
+	int sfd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	return sfd < 0 ? -errno : sfd;
+}
+
+int main(int argc, char **argv)
+{
+	struct sink_cfg cfg = {
+		.host = "127.0.0.1",
+		.port = 1883,
+		.session_expiry_s = SESSION_EXPIRY_DEFAULT_S,
+		.partials_max = PARTIALS_MAX_DEFAULT,
+		.partial_bytes_max = PARTIAL_BYTES_MAX_DEFAULT,
+	};
+	char client_id[SITE_MAX + 32];
+	struct sink s = { .cfg = &cfg };
+	enum cmd cmd;
+	int ret, sfd;
+
+	cmd = parse_args(argc, argv, &cfg);
+	if (cmd != CMD_RUN) {
+		ret = db_open(&s, cfg.db_path, false);
+		if (ret == 0)
+			ret = cmd == CMD_STATS ? cmd_stats(&s) : cmd_export(&s);
+		db_close(&s);
+		return ret == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	}
+
+	if (!cfg.client_id) {
+		snprintf(client_id, sizeof(client_id), "sealbench-sink-%s", cfg.site);
+		cfg.client_id = client_id;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	sfd = signals_setup();
+	if (sfd < 0)
+		die_errno(sfd, "signalfd");
+	if (mkdir(cfg.photos_dir, 0755) < 0 && errno != EEXIST)
+		die_perror("cannot create %s", cfg.photos_dir);
+	s.partials = calloc(cfg.partials_max, sizeof(*s.partials));
+	if (!s.partials)
+		die("out of memory");
+	ret = db_open(&s, cfg.db_path, true);
+	if (ret == 0)
+		ret = db_prepare(&s);
+	if (ret < 0) {
+		sink_close(&s);
+		die_errno(ret, "cannot use database %s", cfg.db_path);
+	}
+	if (cfg.orders_path) {
+		ret = orders_load(&s, cfg.orders_path);
+		if (ret < 0) {
+			sink_close(&s);
+			die_errno(ret, "cannot load orders from %s (a JSON array of objects)",
+				  cfg.orders_path);
+		}
+		log_info(MOD, "%zu orders loaded from %s", s.norders, cfg.orders_path);
+	}
+	mosquitto_lib_init();
+	ret = mqtt_setup(&s);
+	if (ret == 0) {
+		ret = sink_run(&s, sfd);
+		acks_flush(&s);
+		if (mosquitto_socket(s.mosq) >= 0) {
+			mosquitto_disconnect_v5(s.mosq, 0, NULL);
+			mqtt_flush(&s);
+		}
+	}
+	if (ret < 0)
+		log_err(MOD, "stopped: %s", strerror(-ret));
+	log_info(MOD,
+		 "stored %llu, duplicates %llu, conflicts %llu, rejected %llu, partial photos dropped %llu",
+		 (unsigned long long)s.cnt.stored, (unsigned long long)s.cnt.duplicates,
+		 (unsigned long long)s.cnt.conflicts, (unsigned long long)s.cnt.rejected,
+		 (unsigned long long)s.cnt.partials_dropped);
+	sink_close(&s);
+	mosquitto_lib_cleanup();
+	close(sfd);
+	return ret == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
