@@ -399,14 +399,33 @@ static int set_key(struct parse_ctx *c, const char *section, const char *name, c
 	return -EINVAL;
 }
 
+/* fgets() for inih, counting lines, and refusing what fgets would silently mangle: a NUL
+ * byte (a binary file) and a line longer than inih's buffer (it would be split in two). */
 static char *counting_reader(char *str, int num, void *stream)
 {
 	struct parse_ctx *c = stream;
-	char *r = fgets(str, num, c->f);
+	int i = 0, ch = EOF;
 
-	if (r)
-		c->line++;
-	return r;
+	if (c->failed)
+		return NULL;
+	while (i < num - 1 && (ch = getc(c->f)) != EOF) {
+		if (ch == '\0') {
+			fail(c, c->line + 1, "NUL byte in the file (not a text file?)");
+			return NULL;
+		}
+		str[i++] = (char)ch;
+		if (ch == '\n')
+			break;
+	}
+	if (i == 0)
+		return NULL;
+	str[i] = '\0';
+	c->line++;
+	if (i == num - 1 && ch != '\n' && (ch = getc(c->f)) != EOF) {
+		fail(c, c->line, "line longer than %d characters", num - 2);
+		return NULL;
+	}
+	return str;
 }
 
 /* ---- board ----------------------------------------------------------------------------- */

@@ -23,7 +23,8 @@ const char *get_prog_name(void)
 	return program_invocation_short_name;
 }
 
-static void vdie(int err, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0), noreturn));
+static void vdie(int err, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0), noreturn));
 
 static void vdie(int err, const char *fmt, va_list ap)
 {

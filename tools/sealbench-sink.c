@@ -74,30 +74,30 @@
 
 #define MOD "sink"
 
-#define TOPIC_ROOT "sealbench/v1"
-#define TOPIC_MAX 512		/* longest topic we build or split; real ones are < 160 */
-#define TOPIC_LEVELS_MAX 8	/* our topics have at most 7 levels (photo chunks) */
-#define SITE_MAX 64		/* site IDs are short; also bounds the topics we build */
-#define STATION_MAX 32		/* station IDs are at most 32 characters (record.h) */
-#define ID_MAX 64		/* evidence IDs, RECORD_ID_MAX in src/record.h */
-#define SEQ_DIGITS 10		/* "<station>-<10 digit seq>" */
-#define SEQ_MAX 9999999999ULL	/* largest seq that fits SEQ_DIGITS */
-#define SHA256_HEX_LEN 64	/* hex digits of a SHA-256 */
-#define SCHEMA_V1 "sealbench.evidence/1"
-#define PHOTO_CONTENT_TYPE "image/jpeg"
-#define PHOTO_CHUNKS_MAX 4096			   /* 4096 x 128 KiB is far more than a photo */
-#define PHOTO_BYTES_MAX (32ULL << 20)		   /* one photo; camera JPEGs are < 2 MiB */
-#define PARTIALS_MAX_DEFAULT 16			   /* photos being assembled at once */
-#define PARTIAL_BYTES_MAX_DEFAULT (64ULL << 20)	   /* their chunk bytes together */
-#define ACK_BATCH_MAX 64	  /* ids collected per read pass before a forced flush */
-#define ORDERS_FILE_MAX (16 << 20) /* the orders file is read whole */
-#define KEEPALIVE_S 30
-#define SESSION_EXPIRY_DEFAULT_S 3600 /* an hour of sink downtime kept by the broker */
-#define BACKOFF_MIN_MS 100ULL	      /* first reconnect delay; loopback brokers come back fast */
-#define BACKOFF_MAX_MS 2000ULL
-#define POLL_MAX_MS 1000	/* loop_misc (keepalive) at least this often */
-#define SHUTDOWN_FLUSH_MS 1000	/* give the broker this long to take our last packets */
-#define DB_BUSY_TIMEOUT_MS 5000 /* stats/export may read while the sink writes */
+#define TOPIC_ROOT		  "sealbench/v1"
+#define TOPIC_MAX		  512 /* longest topic we build or split; real ones are < 160 */
+#define TOPIC_LEVELS_MAX	  8   /* our topics have at most 7 levels (photo chunks) */
+#define SITE_MAX		  64  /* site IDs are short; also bounds the topics we build */
+#define STATION_MAX		  32  /* station IDs are at most 32 characters (record.h) */
+#define ID_MAX			  64  /* evidence IDs, RECORD_ID_MAX in src/record.h */
+#define SEQ_DIGITS		  10  /* "<station>-<10 digit seq>" */
+#define SEQ_MAX			  9999999999ULL /* largest seq that fits SEQ_DIGITS */
+#define SHA256_HEX_LEN		  64		/* hex digits of a SHA-256 */
+#define SCHEMA_V1		  "sealbench.evidence/1"
+#define PHOTO_CONTENT_TYPE	  "image/jpeg"
+#define PHOTO_CHUNKS_MAX	  4096		/* 4096 x 128 KiB is far more than a photo */
+#define PHOTO_BYTES_MAX		  (32ULL << 20) /* one photo; camera JPEGs are < 2 MiB */
+#define PARTIALS_MAX_DEFAULT	  16		/* photos being assembled at once */
+#define PARTIAL_BYTES_MAX_DEFAULT (64ULL << 20) /* their chunk bytes together */
+#define ACK_BATCH_MAX		  64	     /* ids collected per read pass before a forced flush */
+#define ORDERS_FILE_MAX		  (16 << 20) /* the orders file is read whole */
+#define KEEPALIVE_S		  30
+#define SESSION_EXPIRY_DEFAULT_S  3600	 /* an hour of sink downtime kept by the broker */
+#define BACKOFF_MIN_MS		  100ULL /* first reconnect delay; loopback brokers come back fast */
+#define BACKOFF_MAX_MS		  2000ULL
+#define POLL_MAX_MS		  1000 /* loop_misc (keepalive) at least this often */
+#define SHUTDOWN_FLUSH_MS	  1000 /* give the broker this long to take our last packets */
+#define DB_BUSY_TIMEOUT_MS	  5000 /* stats/export may read while the sink writes */
 
 enum cmd {
 	CMD_RUN,
@@ -111,10 +111,10 @@ struct sink_cfg {
 	const char *site;
 	const char *db_path;
 	const char *photos_dir;
-	const char *orders_path;   /* NULL: every order request answers not_found */
-	const char *client_id;	   /* stable across restarts: it names the persistent session */
-	unsigned session_expiry_s; /* how long the broker keeps our session while we are away */
-	unsigned partials_max;	   /* photos being assembled at once */
+	const char *orders_path;    /* NULL: every order request answers not_found */
+	const char *client_id;	    /* stable across restarts: it names the persistent session */
+	unsigned session_expiry_s;  /* how long the broker keeps our session while we are away */
+	unsigned partials_max;	    /* photos being assembled at once */
 	uint64_t partial_bytes_max; /* their bytes together */
 };
 
@@ -132,7 +132,7 @@ struct partial {
 	unsigned nchunks;
 	unsigned have;
 	size_t bytes;
-	uint64_t age;	     /* creation counter: the smallest is the oldest */
+	uint64_t age;	      /* creation counter: the smallest is the oldest */
 	struct chunk *chunks; /* nchunks entries */
 };
 
@@ -195,7 +195,6 @@ struct row_info {
 	bool found;
 	bool same_bytes; /* stored JSON equals the payload we compared with */
 	bool complete;
-	bool has_photo;
 	char photo_sha256[SHA256_HEX_LEN + 1];
 	size_t json_len;
 };
@@ -215,10 +214,10 @@ static const char *const sink_sql_schema =
 	" id TEXT PRIMARY KEY,"
 	" station TEXT NOT NULL,"
 	" seq INTEGER NOT NULL,"
-	" json TEXT NOT NULL,"		/* the exact payload bytes */
-	" sha256 TEXT NOT NULL,"	/* hex SHA-256 of json */
-	" photo_sha256 TEXT,"		/* declared by the record; NULL: no photo */
-	" photo_path TEXT,"		/* set when the matching photo is on disk */
+	" json TEXT NOT NULL,"	 /* the exact payload bytes */
+	" sha256 TEXT NOT NULL," /* hex SHA-256 of json */
+	" photo_sha256 TEXT,"	 /* declared by the record; NULL: no photo */
+	" photo_path TEXT,"	 /* set when the matching photo is on disk */
 	" received_ms INTEGER NOT NULL,"
 	" complete INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX IF NOT EXISTS records_station_seq ON records(station, seq);"
@@ -250,12 +249,15 @@ static void emit(const char *fmt, ...)
 	fflush(stdout);
 }
 
-/* Station IDs become directory names: letters, digits, '_', '-', '.', not starting with '.'. */
-static bool station_is_valid(const char *s)
+/*
+ * Station and evidence IDs become path components and words of our output lines: 1..@max
+ * letters, digits, '_', '-', '.', not starting with '.'.
+ */
+static bool name_is_safe(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > STATION_MAX || s[0] == '.')
+	if (n == 0 || n > max || s[0] == '.')
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
@@ -479,21 +481,21 @@ static int db_prepare(struct sink *s)
 		size_t off;
 		const char *sql;
 	} stmts[] = {
-		{ offsetof(struct sink, st_get),
-		  "SELECT json, complete, photo_sha256 FROM records WHERE id = ?1" },
-		{ offsetof(struct sink, st_insert),
-		  "INSERT OR IGNORE INTO records(id, station, seq, json, sha256, photo_sha256,"
-		  " photo_path, received_ms, complete) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)" },
-		{ offsetof(struct sink, st_complete),
-		  "UPDATE records SET photo_path = ?2, complete = 1 WHERE id = ?1" },
-		{ offsetof(struct sink, st_photo_get),
-		  "SELECT sha256, bytes, path FROM photos WHERE id = ?1" },
-		{ offsetof(struct sink, st_photo_put),
-		  "INSERT OR REPLACE INTO photos(id, station, sha256, bytes, path, received_ms)"
-		  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)" },
-		{ offsetof(struct sink, st_photo_del), "DELETE FROM photos WHERE id = ?1" },
-		{ offsetof(struct sink, st_count),
-		  "UPDATE counters SET value = value + 1 WHERE name = ?1" },
+		{offsetof(struct sink, st_get),
+		 "SELECT json, complete, photo_sha256 FROM records WHERE id = ?1"},
+		{offsetof(struct sink, st_insert),
+		 "INSERT OR IGNORE INTO records(id, station, seq, json, sha256, photo_sha256,"
+		 " photo_path, received_ms, complete) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+		{offsetof(struct sink, st_complete),
+		 "UPDATE records SET photo_path = ?2, complete = 1 WHERE id = ?1"},
+		{offsetof(struct sink, st_photo_get),
+		 "SELECT sha256, bytes, path FROM photos WHERE id = ?1"},
+		{offsetof(struct sink, st_photo_put),
+		 "INSERT OR REPLACE INTO photos(id, station, sha256, bytes, path, received_ms)"
+		 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+		{offsetof(struct sink, st_photo_del), "DELETE FROM photos WHERE id = ?1"},
+		{offsetof(struct sink, st_count),
+		 "UPDATE counters SET value = value + 1 WHERE name = ?1"},
 	};
 
 	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
@@ -525,7 +527,7 @@ static void db_close(struct sink *s)
 static int db_get(struct sink *s, const char *id, const void *payload, size_t len,
 		  struct row_info *ret)
 {
-	struct row_info r = { 0 };
+	struct row_info r = {0};
 	sqlite3_stmt *st = s->st_get;
 	int rc;
 
@@ -537,12 +539,11 @@ static int db_get(struct sink *s, const char *id, const void *payload, size_t le
 
 		r.found = true;
 		r.json_len = (size_t)sqlite3_column_bytes(st, 0);
-		r.same_bytes = payload && r.json_len == len && (len == 0 || memcmp(json, payload, len) == 0);
+		r.same_bytes = payload && r.json_len == len &&
+			       (len == 0 || memcmp(json, payload, len) == 0);
 		r.complete = sqlite3_column_int(st, 1) != 0;
-		if (ph) {
-			r.has_photo = true;
+		if (ph)
 			snprintf(r.photo_sha256, sizeof(r.photo_sha256), "%s", (const char *)ph);
-		}
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -564,9 +565,11 @@ static int db_photo_get(struct sink *s, const char *id, struct photo_info *ret)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		ret->found = true;
-		snprintf(ret->sha256, sizeof(ret->sha256), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(ret->sha256, sizeof(ret->sha256), "%s",
+			 (const char *)sqlite3_column_text(st, 0));
 		ret->bytes = sqlite3_column_int64(st, 1);
-		snprintf(ret->path, sizeof(ret->path), "%s", (const char *)sqlite3_column_text(st, 2));
+		snprintf(ret->path, sizeof(ret->path), "%s",
+			 (const char *)sqlite3_column_text(st, 2));
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -642,7 +645,7 @@ static void ack_queue(struct sink *s, const char *station, const char *id);
 
 static void acks_flush(struct sink *s)
 {
-	bool done[ACK_BATCH_MAX] = { false };
+	bool done[ACK_BATCH_MAX] = {false};
 
 	for (unsigned i = 0; i < s->nacks; i++) {
 		char topic[TOPIC_MAX];
@@ -667,14 +670,17 @@ static void acks_flush(struct sink *s)
 		}
 		json = cJSON_PrintUnformatted(root);
 		cJSON_Delete(root);
-		if (!json || topic_build(topic, sizeof(topic), s->cfg->site, s->acks[i].station, "ack")) {
+		if (!json ||
+		    topic_build(topic, sizeof(topic), s->cfg->site, s->acks[i].station, "ack")) {
 			free(json);
 			log_err(MOD, "cannot build the ack for station %s", s->acks[i].station);
 			continue;
 		}
-		rc = mosquitto_publish_v5(s->mosq, NULL, topic, (int)strlen(json), json, 1, false, NULL);
+		rc = mosquitto_publish_v5(s->mosq, NULL, topic, (int)strlen(json), json, 1, false,
+					  NULL);
 		if (rc != MOSQ_ERR_SUCCESS)
-			log_warn(MOD, "ack %s not sent (%s); the station will send the records again",
+			log_warn(MOD,
+				 "ack %s not sent (%s); the station will send the records again",
 				 json, mosquitto_strerror(rc));
 		else
 			log_debug(MOD, "ack -> %s %s", topic, json);
@@ -771,8 +777,7 @@ static int record_parse(const char *topic_station, const void *payload, size_t l
 	}
 	id = json_string(root, "id");
 	/* Echoed on "rejected" lines only when it cannot break them: "<station>-<digits>" chars. */
-	if (id && strlen(id) < sizeof(rec->id) && strlen(id) <= STATION_MAX + 1 + SEQ_DIGITS &&
-	    station_is_valid(id))
+	if (id && name_is_safe(id, STATION_MAX + 1 + SEQ_DIGITS))
 		snprintf(rec->id, sizeof(rec->id), "%s", id);
 	station = json_string(root, "station");
 	seq = cJSON_GetObjectItemCaseSensitive(root, "seq");
@@ -784,8 +789,9 @@ static int record_parse(const char *topic_station, const void *payload, size_t l
 		*ret_reason = "schema";
 		goto out;
 	}
-	if (!station_is_valid(station) || seq->valuedouble < 1 ||
-	    seq->valuedouble > (double)SEQ_MAX || seq->valuedouble != (double)(uint64_t)seq->valuedouble)
+	if (!name_is_safe(station, STATION_MAX) || seq->valuedouble < 1 ||
+	    seq->valuedouble > (double)SEQ_MAX ||
+	    seq->valuedouble != (double)(uint64_t)seq->valuedouble)
 		goto out;
 	snprintf(rec->station, sizeof(rec->station), "%s", station);
 	if (id_parse(id, station, &rec->seq) < 0 || rec->seq != (uint64_t)seq->valuedouble) {
@@ -824,7 +830,7 @@ out:
 
 static void on_evidence(struct sink *s, const char *topic_station, const void *payload, size_t len)
 {
-	struct rec_info rec = { 0 };
+	struct rec_info rec = {0};
 	char sha[SHA256_HEX_LEN + 1];
 	struct photo_info ph;
 	struct row_info row;
@@ -839,8 +845,10 @@ static void on_evidence(struct sink *s, const char *topic_station, const void *p
 	if (row.found) {
 		if (!row.same_bytes) {
 			count(s, &s->cnt.conflicts, "conflicts");
-			log_err(MOD, "CONFLICT: %s arrived again with different bytes (sha256 %s); "
-				"the first copy is kept, this one is not acked", rec.id, sha);
+			log_err(MOD,
+				"CONFLICT: %s arrived again with different bytes (sha256 %s); "
+				"the first copy is kept, this one is not acked",
+				rec.id, sha);
 			emit("rejected %s reason=conflict", rec.id);
 			return;
 		}
@@ -962,7 +970,8 @@ static int photo_write(struct sink *s, const struct partial *p, char *path, size
 	char dir[PATH_MAX], tmp[PATH_MAX];
 	int fd, ret;
 
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", s->cfg->photos_dir, p->station) >= sizeof(dir) ||
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", s->cfg->photos_dir, p->station) >=
+		    sizeof(dir) ||
 	    (size_t)snprintf(path, pathlen, "%s/%s.jpg", dir, p->id) >= pathlen ||
 	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.jpg.tmp", dir, p->id) >= sizeof(tmp))
 		return -ENAMETOOLONG;
@@ -1068,6 +1077,7 @@ static int chunk_props(const mosquitto_property *props, char sha[SHA256_HEX_LEN 
 {
 	const mosquitto_property *it = props;
 	bool got_sha = false, got_chunks = false, bad = false, skip = false;
+	unsigned chunks = 0;
 	char *name, *value;
 
 	while ((it = mosquitto_property_read_string_pair(it, MQTT_PROP_USER_PROPERTY, &name, &value,
@@ -1082,17 +1092,20 @@ static int chunk_props(const mosquitto_property *props, char sha[SHA256_HEX_LEN 
 
 			errno = 0;
 			n = strtoul(value, &end, 10);
-			got_chunks = value[0] >= '0' && value[0] <= '9' && !*end && !errno && n >= 1 &&
-				     n <= PHOTO_CHUNKS_MAX;
+			got_chunks = value[0] >= '0' && value[0] <= '9' && !*end && !errno &&
+				     n >= 1 && n <= PHOTO_CHUNKS_MAX;
 			bad |= !got_chunks;
-			*ret_chunks = (unsigned)n;
+			chunks = got_chunks ? (unsigned)n : 0;
 		} else if (strcmp(name, "content-type") == 0) {
 			bad |= strcmp(value, PHOTO_CONTENT_TYPE) != 0;
 		}
 		free(name);
 		free(value);
 	}
-	return got_sha && got_chunks && !bad ? 0 : -EINVAL;
+	if (!got_sha || !got_chunks || bad)
+		return -EINVAL;
+	*ret_chunks = chunks;
+	return 0;
 }
 
 /* Whether this photo is already stored (the chunk is a re-send). */
@@ -1106,9 +1119,8 @@ static bool photo_already_have(struct sink *s, const char *id, const char *sha)
 	return db_photo_get(s, id, &ph) == 0 && ph.found && strcmp(ph.sha256, sha) == 0;
 }
 
-static void on_photo_chunk(struct sink *s, const char *station, const char *id,
-			   const char *index, const void *payload, size_t len,
-			   const mosquitto_property *props)
+static void on_photo_chunk(struct sink *s, const char *station, const char *id, const char *index,
+			   const void *payload, size_t len, const mosquitto_property *props)
 {
 	char sha[SHA256_HEX_LEN + 1];
 	unsigned nchunks = 0;
@@ -1117,7 +1129,7 @@ static void on_photo_chunk(struct sink *s, const char *station, const char *id,
 	uint64_t seq;
 	char *end;
 
-	if (!station_is_valid(station) || id_parse(id, station, &seq) < 0) {
+	if (!name_is_safe(station, STATION_MAX) || id_parse(id, station, &seq) < 0) {
 		reject(s, "-", "bad_chunk");
 		return;
 	}
@@ -1136,7 +1148,8 @@ static void on_photo_chunk(struct sink *s, const char *station, const char *id,
 	}
 	if (!p) {
 		if (photo_already_have(s, id, sha)) {
-			log_debug(MOD, "chunk %lu of %s again; the photo is already stored", idx, id);
+			log_debug(MOD, "chunk %lu of %s again; the photo is already stored", idx,
+				  id);
 			return;
 		}
 		p = partial_new(s, station, id, sha, nchunks);
@@ -1197,6 +1210,7 @@ static int orders_load(struct sink *s, const char *path)
 {
 	const cJSON *it;
 	char *text = NULL;
+	struct stat st;
 	size_t len = 0;
 	int ret = 0;
 	FILE *f;
@@ -1204,14 +1218,22 @@ static int orders_load(struct sink *s, const char *path)
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	text = malloc(ORDERS_FILE_MAX + 1);
+	if (fstat(fileno(f), &st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (st.st_size > ORDERS_FILE_MAX) {
+		ret = -EFBIG;
+		goto out;
+	}
+	text = malloc((size_t)st.st_size + 1);
 	if (!text) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	len = fread(text, 1, ORDERS_FILE_MAX + 1, f);
-	if (ferror(f) || len > ORDERS_FILE_MAX) {
-		ret = ferror(f) ? -EIO : -EFBIG;
+	len = fread(text, 1, (size_t)st.st_size, f);
+	if (ferror(f)) {
+		ret = -EIO;
 		goto out;
 	}
 	s->orders_root = cJSON_ParseWithLength(text, len);
@@ -1294,16 +1316,16 @@ static void on_order_request(struct sink *s, const void *payload, size_t len,
 		reply = bad_request;
 		log_warn(MOD, "order request is not a JSON object");
 	}
-	if (corr &&
-	    mosquitto_property_add_binary(&out, MQTT_PROP_CORRELATION_DATA, corr, corr_len) !=
-		    MOSQ_ERR_SUCCESS) {
+	if (corr && mosquitto_property_add_binary(&out, MQTT_PROP_CORRELATION_DATA, corr,
+						  corr_len) != MOSQ_ERR_SUCCESS) {
 		log_err(MOD, "out of memory answering an order request");
 		goto out;
 	}
 	rc = mosquitto_publish_v5(s->mosq, NULL, resp_topic, (int)strlen(reply), reply, 1, false,
 				  out);
 	if (rc != MOSQ_ERR_SUCCESS)
-		log_warn(MOD, "order response to %s not sent: %s", resp_topic, mosquitto_strerror(rc));
+		log_warn(MOD, "order response to %s not sent: %s", resp_topic,
+			 mosquitto_strerror(rc));
 out:
 	mosquitto_property_free_all(&out);
 	cJSON_Delete(req);
@@ -1345,7 +1367,7 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc, int flags
 {
 	struct sink *s = userdata;
 	char t_evidence[TOPIC_MAX], t_photo[TOPIC_MAX], t_orders[TOPIC_MAX];
-	char *subs[] = { t_evidence, t_photo, t_orders };
+	char *subs[] = {t_evidence, t_photo, t_orders};
 	int ret;
 
 	(void)props;
@@ -1403,7 +1425,8 @@ static int mqtt_setup(struct sink *s)
 	if (rc == MOSQ_ERR_SUCCESS)
 		rc = mosquitto_int_option(s->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	if (rc == MOSQ_ERR_SUCCESS)
-		rc = mosquitto_property_add_int32(&s->connect_props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+		rc = mosquitto_property_add_int32(&s->connect_props,
+						  MQTT_PROP_SESSION_EXPIRY_INTERVAL,
 						  s->cfg->session_expiry_s);
 	if (rc != MOSQ_ERR_SUCCESS)
 		return rc == MOSQ_ERR_NOMEM ? -ENOMEM : -EINVAL;
@@ -1473,7 +1496,8 @@ static int sink_run(struct sink *s, int sfd)
 				log_printf(warned ? LOG_LVL_DEBUG : LOG_LVL_WARN, MOD,
 					   "cannot connect to %s:%u: %s; retrying every <= %llu ms",
 					   s->cfg->host, s->cfg->port,
-					   rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc),
+					   rc == MOSQ_ERR_ERRNO ? strerror(errno)
+								: mosquitto_strerror(rc),
 					   (unsigned long long)BACKOFF_MAX_MS);
 				warned = true;
 				next_connect_ns = now + d * NSEC_PER_MSEC;
@@ -1484,8 +1508,8 @@ static int sink_run(struct sink *s, int sfd)
 		    (next_connect_ns - now) / NSEC_PER_MSEC < (uint64_t)timeout)
 			timeout = (int)((next_connect_ns - now) / NSEC_PER_MSEC) + 1;
 
-		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = sock, .events = POLLIN };
+		pfd[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		pfd[1] = (struct pollfd){.fd = sock, .events = POLLIN};
 		if (sock >= 0 && mosquitto_want_write(s->mosq))
 			pfd[1].events |= POLLOUT;
 		n = poll(pfd, sock >= 0 ? 2 : 1, timeout);
@@ -1539,11 +1563,12 @@ static int cmd_stats(struct sink *s)
 	root = cJSON_CreateObject();
 	if (!root)
 		return -ENOMEM;
-	rc = sqlite3_prepare_v2(s->db,
-				"SELECT (SELECT COUNT(*) FROM records),"
-				" (SELECT COUNT(*) FROM records WHERE complete = 0),"
-				" (SELECT COUNT(*) FROM records WHERE complete = 1 AND photo_path IS NOT NULL)",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+		s->db,
+		"SELECT (SELECT COUNT(*) FROM records),"
+		" (SELECT COUNT(*) FROM records WHERE complete = 0),"
+		" (SELECT COUNT(*) FROM records WHERE complete = 1 AND photo_path IS NOT NULL)",
+		-1, &st, NULL);
 	if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
 		goto err_db;
 	cJSON_AddNumberToObject(root, "records", (double)sqlite3_column_int64(st, 0));
@@ -1572,8 +1597,10 @@ static int cmd_stats(struct sink *s)
 	stations = cJSON_AddObjectToObject(root, "stations");
 	if (!stations)
 		goto err;
-	rc = sqlite3_prepare_v2(s->db, "SELECT station, seq, sha256, json FROM records"
-				       " ORDER BY station, seq", -1, &st, NULL);
+	rc = sqlite3_prepare_v2(s->db,
+				"SELECT station, seq, sha256, json FROM records"
+				" ORDER BY station, seq",
+				-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		goto err_db;
 	{
@@ -1605,8 +1632,9 @@ static int cmd_stats(struct sink *s)
 				cnt = max_seq = last_seq = breaks = 0;
 			}
 			if (last_seq && seq == last_seq + 1) {
-				cJSON *rec = cJSON_ParseWithLength(sqlite3_column_blob(st, 3),
-								   (size_t)sqlite3_column_bytes(st, 3));
+				cJSON *rec =
+					cJSON_ParseWithLength(sqlite3_column_blob(st, 3),
+							      (size_t)sqlite3_column_bytes(st, 3));
 				const char *prev = json_string(rec, "prev");
 
 				if (!prev || strcasecmp(prev, last_sha) != 0)
@@ -1679,68 +1707,76 @@ err_db:
 
 /* ---- main ---- */
 
+/* The help text is laid out by hand. */
+/* clang-format off */
+#define USAGE_TEXT \
+"Usage: %1$s --site S --db PATH --photos DIR [--host H] [--port N] [--orders FILE] ...\n" \
+"       %1$s --db PATH stats\n" \
+"       %1$s --db PATH export\n" \
+"\n" \
+"Plays \"central\" for sealbench stations: stores their evidence records and photos and\n" \
+"acknowledges what it has committed, so the stations may forget it.\n" \
+"\n" \
+"It subscribes (MQTT 5, QoS 1, persistent session) to\n" \
+"  sealbench/v1/S/+/evidence      records; stored once per ID in the sqlite db PATH\n" \
+"  sealbench/v1/S/+/photo/#       photo chunks .../photo/<id>/<chunk> with user properties\n" \
+"                                 sha256, chunks, content-type; reassembled, checked against\n" \
+"                                 the property and the record's photo.sha256, written to\n" \
+"                                 DIR/<station>/<id>.jpg\n" \
+"  sealbench/v1/S/orders/request  {\"order_id\":..,\"tracking\":..}; answered on the request's\n" \
+"                                 response topic with its correlation data: the order from\n" \
+"                                 --orders FILE (a JSON array), or {\"error\":\"not_found\"}\n" \
+"and publishes {\"ids\":[...]} on sealbench/v1/S/<station>/ack once a record (and its photo,\n" \
+"if it declares one) is committed. A duplicate of a complete record is acked again.\n" \
+"\n" \
+"Options:\n" \
+"  -H, --host H             broker host (default 127.0.0.1)\n" \
+"  -p, --port N             broker port (default 1883)\n" \
+"  -s, --site S             site ID in the topics\n" \
+"  -d, --db PATH            sqlite database (created if missing)\n" \
+"  -P, --photos DIR         photo directory (created if missing)\n" \
+"  -o, --orders FILE        orders to answer order requests with\n" \
+"  -c, --client-id ID       MQTT client ID; keep it stable, it names the persistent session\n" \
+"                           (default sealbench-sink-S)\n" \
+"  -e, --session-expiry S   seconds the broker keeps the session while the sink is away\n" \
+"                           (default %2$u)\n" \
+"      --max-partials N     photos assembled at once; past it the oldest is dropped\n" \
+"                           (default %3$u)\n" \
+"      --max-partial-bytes N  their bytes together (default %4$llu)\n" \
+"  -v, --verbose            debug logging on stderr\n" \
+"  -h, --help               this text\n" \
+"  -V, --version            version\n" \
+"\n" \
+"Output on stdout, one line each, flushed (logs go to stderr):\n" \
+"  ready                                 subscribed (printed again after each reconnect)\n" \
+"  stored <id> photo=<yes|no> bytes=<n>  committed complete; n = bytes of the record JSON\n" \
+"  duplicate <id>                        seen before with the same bytes\n" \
+"  rejected <id> reason=<r>              not stored, not acked; <id> is \"-\" when unusable;\n" \
+"                                        r: bad_json, bad_record, bad_id, schema,\n" \
+"                                        station_mismatch, bad_photo, bad_chunk, photo_sha256\n" \
+"                                        (chunks vs their property), photo_mismatch (photo vs\n" \
+"                                        record), photo_too_large, conflict (same ID, other\n" \
+"                                        bytes: the first copy is kept)\n" \
+"\n" \
+"Commands on an existing db (safe while the sink runs):\n" \
+"  stats    JSON counts: records, incomplete, photos, duplicates, conflicts, rejected,\n" \
+"           partials_dropped, stations: {<st>: {count, max_seq, gaps, chain_breaks}}\n" \
+"  export   every stored record's JSON, one per line, in (station, seq) order\n" \
+"\n" \
+"Example:\n" \
+"  %1$s --port 1883 --site dc1 --db /tmp/central.db --photos /tmp/photos \\\n" \
+"      --orders orders.json\n" \
+"  mosquitto_rr -V 5 -p 1883 -t sealbench/v1/dc1/orders/request -e resp/st01 \\\n" \
+"      -m '{\"order_id\":\"SO-1001\",\"tracking\":\"\"}'\n" \
+"  %1$s --db /tmp/central.db stats\n" \
+"\n" \
+"SIGINT/SIGTERM stop it cleanly. It reconnects (with backoff) when the broker goes away.\n"
+/* clang-format on */
+
 static void usage(FILE *f)
 {
-	fprintf(f,
-"Usage: %s --site S --db PATH --photos DIR [--host H] [--port N] [--orders FILE] ...\n"
-"       %s --db PATH stats\n"
-"       %s --db PATH export\n"
-"\n"
-"Plays \"central\" for sealbench stations: stores their evidence records and photos and\n"
-"acknowledges what it has committed, so the stations may forget it.\n"
-"\n"
-"It subscribes (MQTT 5, QoS 1, persistent session) to\n"
-"  sealbench/v1/S/+/evidence        records; stored once per ID in the sqlite db PATH\n"
-"  sealbench/v1/S/+/photo/#         photo chunks .../photo/<id>/<chunk>, user properties\n"
-"                                   sha256, chunks, content-type; reassembled, checked against\n"
-"                                   the property and the record's photo.sha256, written to\n"
-"                                   DIR/<station>/<id>.jpg\n"
-"  sealbench/v1/S/orders/request    {\"order_id\":..,\"tracking\":..}; answered on the request's\n"
-"                                   response topic with the same correlation data: the order\n"
-"                                   from --orders FILE (a JSON array), or {\"error\":\"not_found\"}\n"
-"and publishes {\"ids\":[...]} on sealbench/v1/S/<station>/ack once a record (and its photo,\n"
-"if it has one) is committed; a duplicate of a complete record is acked again.\n"
-"\n"
-"Options:\n"
-"  -H, --host H            broker host (default 127.0.0.1)\n"
-"  -p, --port N            broker port (default 1883)\n"
-"  -s, --site S            site ID in the topics\n"
-"  -d, --db PATH           sqlite database (created if missing)\n"
-"  -P, --photos DIR        photo directory (created if missing)\n"
-"  -o, --orders FILE       orders to answer order requests with\n"
-"  -c, --client-id ID      MQTT client ID; keep it stable, it names the persistent session\n"
-"                          (default sealbench-sink-S)\n"
-"  -e, --session-expiry S  seconds the broker keeps the session while the sink is away\n"
-"                          (default %u)\n"
-"      --max-partials N    photos assembled at once; past it the oldest is dropped (default %u)\n"
-"      --max-partial-bytes N  their bytes together (default %llu)\n"
-"  -v, --verbose           debug logging on stderr\n"
-"  -h, --help              this text\n"
-"  -V, --version           version\n"
-"\n"
-"Output, one line each on stdout (logs go to stderr):\n"
-"  ready                                 subscribed (printed again after each reconnect)\n"
-"  stored <id> photo=<yes|no> bytes=<n>  committed complete; n = bytes of the record JSON\n"
-"  duplicate <id>                        seen before with the same bytes\n"
-"  rejected <id> reason=<r>              not stored/not acked: bad_json, bad_record, bad_id,\n"
-"                                        schema, station_mismatch, bad_photo, bad_chunk,\n"
-"                                        photo_sha256, photo_mismatch, photo_too_large,\n"
-"                                        conflict (same ID, other bytes)\n"
-"\n"
-"Commands on an existing db:\n"
-"  stats    JSON counts: records, incomplete, photos, duplicates, conflicts, rejected,\n"
-"           partials_dropped, stations: {<st>: {count, max_seq, gaps, chain_breaks}}\n"
-"  export   every stored record's JSON, one per line, in (station, seq) order\n"
-"\n"
-"Example:\n"
-"  %s --port 1883 --site dc1 --db /tmp/central.db --photos /tmp/photos \\\n"
-"      --orders tests/data/orders.json\n"
-"  mosquitto_rr -V 5 -p 1883 -t sealbench/v1/dc1/orders/request -e resp/x \\\n"
-"      -m '{\"order_id\":\"SO-1001\",\"tracking\":\"\"}'\n"
-"\n"
-"SIGINT/SIGTERM stop it cleanly. It reconnects (with backoff) when the broker goes away.\n",
-		get_prog_name(), get_prog_name(), get_prog_name(), SESSION_EXPIRY_DEFAULT_S,
-		PARTIALS_MAX_DEFAULT, (unsigned long long)PARTIAL_BYTES_MAX_DEFAULT, get_prog_name());
+	fprintf(f, USAGE_TEXT, get_prog_name(), SESSION_EXPIRY_DEFAULT_S, PARTIALS_MAX_DEFAULT,
+		(unsigned long long)PARTIAL_BYTES_MAX_DEFAULT);
 }
 
 enum {
@@ -1751,20 +1787,20 @@ enum {
 static enum cmd parse_args(int argc, char **argv, struct sink_cfg *cfg)
 {
 	static const struct option longopts[] = {
-		{ "host", required_argument, NULL, 'H' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "site", required_argument, NULL, 's' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "photos", required_argument, NULL, 'P' },
-		{ "orders", required_argument, NULL, 'o' },
-		{ "client-id", required_argument, NULL, 'c' },
-		{ "session-expiry", required_argument, NULL, 'e' },
-		{ "max-partials", required_argument, NULL, OPT_MAX_PARTIALS },
-		{ "max-partial-bytes", required_argument, NULL, OPT_MAX_PARTIAL_BYTES },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		{"host", required_argument, NULL, 'H'},
+		{"port", required_argument, NULL, 'p'},
+		{"site", required_argument, NULL, 's'},
+		{"db", required_argument, NULL, 'd'},
+		{"photos", required_argument, NULL, 'P'},
+		{"orders", required_argument, NULL, 'o'},
+		{"client-id", required_argument, NULL, 'c'},
+		{"session-expiry", required_argument, NULL, 'e'},
+		{"max-partials", required_argument, NULL, OPT_MAX_PARTIALS},
+		{"max-partial-bytes", required_argument, NULL, OPT_MAX_PARTIAL_BYTES},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
 	enum cmd cmd = CMD_RUN;
 	int c;
@@ -1793,8 +1829,8 @@ static enum cmd parse_args(int argc, char **argv, struct sink_cfg *cfg)
 			cfg->client_id = optarg;
 			break;
 		case 'e':
-			cfg->session_expiry_s =
-				(unsigned)parse_uint_or_die("--session-expiry", optarg, 0, UINT32_MAX);
+			cfg->session_expiry_s = (unsigned)parse_uint_or_die("--session-expiry",
+									    optarg, 0, UINT32_MAX);
 			break;
 		case OPT_MAX_PARTIALS:
 			cfg->partials_max =
@@ -1824,7 +1860,8 @@ static enum cmd parse_args(int argc, char **argv, struct sink_cfg *cfg)
 		else if (strcmp(argv[optind], "export") == 0)
 			cmd = CMD_EXPORT;
 		else
-			die("unknown command '%s' (stats, export; none to run the sink)", argv[optind]);
+			die("unknown command '%s' (stats, export; none to run the sink)",
+			    argv[optind]);
 		if (optind + 1 < argc)
 			die("unexpected argument '%s'", argv[optind + 1]);
 	}
@@ -1834,7 +1871,7 @@ static enum cmd parse_args(int argc, char **argv, struct sink_cfg *cfg)
 		return cmd;
 	if (!cfg->site || !cfg->photos_dir)
 		die("--site and --photos are required to run the sink (try --help)");
-	if (!station_is_valid(cfg->site) || strlen(cfg->site) >= SITE_MAX)
+	if (!name_is_safe(cfg->site, STATION_MAX) || strlen(cfg->site) >= SITE_MAX)
 		die("--site '%s': use letters, digits, '_', '-', '.'", cfg->site);
 	return cmd;
 }
@@ -1865,7 +1902,8 @@ int main(int argc, char **argv)
 		.partial_bytes_max = PARTIAL_BYTES_MAX_DEFAULT,
 	};
 	char client_id[SITE_MAX + 32];
-	struct sink s = { .cfg = &cfg };
+	struct sink s = {.cfg = &cfg};
+	char *photos_abs = NULL;
 	enum cmd cmd;
 	int ret, sfd;
 
@@ -1888,6 +1926,11 @@ int main(int argc, char **argv)
 		die_errno(sfd, "signalfd");
 	if (mkdir(cfg.photos_dir, 0755) < 0 && errno != EEXIST)
 		die_perror("cannot create %s", cfg.photos_dir);
+	/* The db keeps absolute photo paths: readers need not know the sink's cwd. */
+	photos_abs = realpath(cfg.photos_dir, NULL);
+	if (!photos_abs)
+		die_perror("%s", cfg.photos_dir);
+	cfg.photos_dir = photos_abs;
 	s.partials = calloc(cfg.partials_max, sizeof(*s.partials));
 	if (!s.partials)
 		die("out of memory");
@@ -1919,13 +1962,16 @@ int main(int argc, char **argv)
 	}
 	if (ret < 0)
 		log_err(MOD, "stopped: %s", strerror(-ret));
-	log_info(MOD,
-		 "stored %llu, duplicates %llu, conflicts %llu, rejected %llu, partial photos dropped %llu",
+	/* "conflict" appears in the logs only when there was one: harnesses grep for it. */
+	log_info(MOD, "stored %llu, duplicates %llu, rejected %llu, partial photos dropped %llu",
 		 (unsigned long long)s.cnt.stored, (unsigned long long)s.cnt.duplicates,
-		 (unsigned long long)s.cnt.conflicts, (unsigned long long)s.cnt.rejected,
-		 (unsigned long long)s.cnt.partials_dropped);
+		 (unsigned long long)s.cnt.rejected, (unsigned long long)s.cnt.partials_dropped);
+	if (s.cnt.conflicts)
+		log_err(MOD, "%llu conflicting copies (same ID, different bytes) seen",
+			(unsigned long long)s.cnt.conflicts);
 	sink_close(&s);
 	mosquitto_lib_cleanup();
 	close(sfd);
+	free(photos_abs);
 	return ret == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

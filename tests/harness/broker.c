@@ -38,6 +38,8 @@
 /** How long a broker may take to come up, and to exit after SIGTERM. */
 #define BROKER_START_TIMEOUT_MS 5000
 #define BROKER_STOP_TIMEOUT_MS 5000
+/** SIGTERM is sent again this often while waiting for the broker to exit. */
+#define BROKER_TERM_REPEAT_MS 200
 /** Fresh ports tried when another process takes the chosen one first. */
 #define BROKER_PORT_ATTEMPTS 5
 
@@ -116,20 +118,36 @@ static int reap(pid_t pid)
 	return status;
 }
 
-/* Wait at most @p timeout_ms for @p pid to exit; 0 when it did, -ETIMEDOUT otherwise. */
-static int wait_exit(pid_t pid, int timeout_ms)
+/*
+ * Send SIGTERM to @p pid until it exits, at most @p timeout_ms; 0 when it did, -ETIMEDOUT
+ * otherwise. Repeated because mosquitto sets its "run" flag only after it logged "running"
+ * with its handlers installed: a SIGTERM that lands in between is forgotten.
+ */
+static int term_and_wait(pid_t pid, int timeout_ms)
 {
 	struct pollfd pfd = { .events = POLLIN };
-	int r;
+	int64_t deadline = now_ms() + timeout_ms;
+	int r = 0;
 
 	pfd.fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pfd.fd < 0)
 		return -errno;
-	do {
-		r = poll(&pfd, 1, timeout_ms);
-	} while (r < 0 && errno == EINTR);
+	for (;;) {
+		int64_t left = deadline - now_ms();
+
+		if (left <= 0) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		kill(pid, SIGTERM);
+		r = poll(&pfd, 1, left < BROKER_TERM_REPEAT_MS ? (int)left : BROKER_TERM_REPEAT_MS);
+		if (r > 0) {
+			r = 0;
+			break;
+		}
+	}
 	close(pfd.fd);
-	return r > 0 ? 0 : -ETIMEDOUT;
+	return r;
 }
 
 static void child_exec(const struct broker *b, int out_fd)
@@ -309,9 +327,7 @@ int broker_stop(struct broker *b)
 
 	if (!b->pid)
 		return 0;
-	if (kill(b->pid, SIGTERM) < 0)
-		return -errno;
-	r = wait_exit(b->pid, BROKER_STOP_TIMEOUT_MS);
+	r = term_and_wait(b->pid, BROKER_STOP_TIMEOUT_MS);
 	if (r < 0)
 		kill(b->pid, SIGKILL); /* too slow, or no pidfd: make the reap below bounded */
 	r = reap(b->pid);

@@ -60,26 +60,36 @@ class Child:
         mux.add(self)
 
     def feed(self):
+        """Read what is there. @return False when nothing was (would block)."""
         try:
             data = os.read(self.fd, 65536)
         except BlockingIOError:
-            return
+            return False
         if not data:
             self.eof = True
-            return
+            return True
         self.buf += data
         *done, self.buf = self.buf.split(b"\n")
         self.lines += [d.decode(errors="replace") for d in done]
+        return True
 
     def stop(self, sig=signal.SIGTERM):
         """Signal the child and reap it (bounded). @return its exit status."""
         if self.p.poll() is None:
             self.p.send_signal(sig)
         try:
-            return self.p.wait(timeout=TIMEOUT)
+            rc = self.p.wait(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
             self.p.kill()
-            return self.p.wait()
+            rc = self.p.wait()
+        # Keep what is left in the pipe (e.g. the sink's last lines), then close it.
+        while not self.eof and self.feed():
+            pass
+        self.eof = True
+        for f in (self.p.stdout, self.p.stderr):
+            if f:
+                f.close()
+        return rc
 
 
 class Mux:
@@ -192,9 +202,9 @@ class Rig:
 
     def start_acks(self):
         # stdbuf: mosquitto_sub flushes messages, not its -d debug lines (the SUBACK we wait on).
-        self.acks = Child(self.mux, "acks", ["stdbuf", "-oL", "mosquitto_sub", "-V", "5", "-p", str(self.port),
-                                             "-q", "1", "-t", "sealbench/v1/%s/+/ack" % SITE,
-                                             "-v", "-d"])
+        self.acks = Child(self.mux, "acks",
+                          ["stdbuf", "-oL", "mosquitto_sub", "-V", "5", "-p", str(self.port),
+                           "-q", "1", "-t", "sealbench/v1/%s/+/ack" % SITE, "-v", "-d"])
         self.mux.expect(self.acks, lambda s: "SUBACK" in s)
 
     def pub(self, topic, payload, props=()):
@@ -258,7 +268,7 @@ class Rig:
         return ids
 
     def stored_line(self, rid):
-        return self.mux.expect(self.sink, lambda s: s.split()[:2] in (["stored", rid],))
+        return self.mux.expect(self.sink, lambda s: s.split()[:2] == ["stored", rid])
 
     def close(self, keep):
         for c in (self.acks, self.sink, self.broker):
@@ -413,6 +423,18 @@ def run_tests(r):
         r.check("partial drop logged", "dropping partial photo %s" % rid_ in f.read())
     r.check("capped photos all stored in the end", stats["stations"]["st02"]["count"] == 3)
 
+    # 10b. A burst from one connection (mosquitto_pub -l: one message per line): every record
+    # is stored and acked (acks may be batched).
+    burst = [r.record("st03", seq) for seq in range(1, 101)]
+    subprocess.run(["mosquitto_pub", "-V", "5", "-p", str(r.port), "-q", "1", "-t",
+                    "sealbench/v1/%s/st03/evidence" % SITE, "-l"],
+                   input=b"\n".join(b_ for _, b_ in burst) + b"\n", check=True, timeout=TIMEOUT,
+                   stdout=subprocess.DEVNULL)
+    for rid_, _ in burst:
+        r.stored_line(rid_)
+        r.wait_ack(rid_)
+    r.check("burst of 100 records stored and acked", True)
+
     # 11. Order request/response with correlation data.
     def rr(body, corr):
         out = subprocess.run(["mosquitto_rr", "-V", "5", "-p", str(r.port), "-t",
@@ -467,6 +489,9 @@ def run_tests(r):
     r.check("stats st01 chain intact", st01["chain_breaks"] == 0, st01)
     r.check("stats st02 gaps (seqs 8..10 only)", stats["stations"]["st02"]["gaps"] == 7,
             stats["stations"]["st02"])
+    st03 = stats["stations"]["st03"]
+    r.check("stats st03 burst", (st03["count"], st03["gaps"], st03["chain_breaks"]) ==
+            (100, 0, 0), st03)
     r.check("stats counters", stats["conflicts"] == 1 and stats["duplicates"] >= 2 and
             stats["incomplete"] == 1, stats)
     lines = r.sink_cmd("export").splitlines()
