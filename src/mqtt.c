@@ -174,23 +174,49 @@ static const char *err_text(int rc, int mapped)
 	return rc == MOSQ_ERR_ERRNO ? strerror(-mapped) : mosquitto_strerror(rc);
 }
 
-static void set_error(struct mqtt_link *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Remember the last error; log it when it differs from the previous one (state change). */
+static bool store_error(struct mqtt_link *l, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 static void set_error(struct mqtt_link *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Remember the last error. @return whether it differs from the previous one. */
+static bool store_error(struct mqtt_link *l, const char *fmt, va_list ap)
 {
 	char buf[MQTT_ERROR_MAX];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (strcmp(buf, l->last_error) == 0)
+		return false;
+	memcpy(l->last_error, buf, sizeof(buf));
+	return true;
+}
+
+/* Remember the last error and log it when it changed (a state change, not a repeat). */
+static void set_error(struct mqtt_link *l, const char *fmt, ...)
+{
+	va_list ap;
+	bool changed;
+
+	va_start(ap, fmt);
+	changed = store_error(l, fmt, ap);
+	va_end(ap);
+	if (changed)
+		log_warn(MOD, "%s", l->last_error);
+	else
+		log_debug(MOD, "%s", l->last_error);
+}
+
+static void set_error_quiet(struct mqtt_link *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Remember the last error; the caller logs. */
+static void set_error_quiet(struct mqtt_link *l, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	store_error(l, fmt, ap);
 	va_end(ap);
-	if (strcmp(buf, l->last_error) == 0) {
-		log_debug(MOD, "%s", buf);
-		return;
-	}
-	log_warn(MOD, "%s", buf);
-	memcpy(l->last_error, buf, sizeof(buf));
 }
 
 static int lib_ref(void)
@@ -295,10 +321,12 @@ static void link_down(struct mqtt_link *l, const char *reason)
 	ev_timer_disarm(l->tick);
 	ev_timer_disarm(l->redo);
 	reset_delivery(l);
-	if (was_up)
-		log_notice(MOD, "disconnected: %s", reason);
-	set_error(l, "%s %s:%u: %s", was_up ? "lost" : "no connection to", l->cfg.host,
-		  l->cfg.port, reason);
+	if (was_up) {
+		log_notice(MOD, "disconnected from %s:%u: %s", l->cfg.host, l->cfg.port, reason);
+		set_error_quiet(l, "lost %s:%u: %s", l->cfg.host, l->cfg.port, reason);
+	} else {
+		set_error(l, "no connection to %s:%u: %s", l->cfg.host, l->cfg.port, reason);
+	}
 	schedule_reconnect(l);
 	if (was_up && l->cb.on_connection)
 		l->cb.on_connection(l->userdata, false, reason);
