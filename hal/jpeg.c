@@ -13,9 +13,9 @@
 struct hal_jpeg {
 	tjhandle enc;
 	tjhandle dec;
-	unsigned char *out;  /* tjAlloc()ed, out_size bytes: tjBufSize() worst case */
+	unsigned char *out; /* tjAlloc()ed, out_size bytes: tjBufSize() worst case */
 	unsigned long out_size;
-	uint8_t *planes;     /* I420 scratch: Y, then U, then V */
+	uint8_t *planes; /* I420 scratch: Y, then U, then V */
 	size_t planes_size;
 	bool full_range; /* YUYV input already uses 0..255 (else BT.601 studio range) */
 	char err[JPEG_ERR_MAX];

@@ -32,11 +32,11 @@
 #define LINEBUF_STORAGE(max) ((max) + 1)
 
 struct linebuf {
-	char *buf;       /* caller's storage */
-	size_t size;     /* bytes of storage */
-	size_t start;    /* first byte not yet popped */
-	size_t end;      /* one past the last byte held */
-	size_t scanned;  /* bytes from start already known to hold no '\n' */
+	char *buf;	 /* caller's storage */
+	size_t size;	 /* bytes of storage */
+	size_t start;	 /* first byte not yet popped */
+	size_t end;	 /* one past the last byte held */
+	size_t scanned;	 /* bytes from start already known to hold no '\n' */
 	bool discarding; /* dropping the rest of an overlong line */
 };
 

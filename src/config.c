@@ -168,6 +168,9 @@ struct parse_ctx {
 	char section[PKG_ID_MAX * 2];
 	/* board only */
 	struct board_cfg *board;
+	/* called by the reader for each "[name]" header line; NULL = not expected */
+	int (*on_section)(struct parse_ctx *c, const char *name);
+	unsigned failed_line; /* line of the recorded error, 0 = none / not at a line */
 };
 
 static void fail(struct parse_ctx *c, unsigned line, const char *fmt, ...)
@@ -183,6 +186,7 @@ static void fail(struct parse_ctx *c, unsigned line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	c->failed_line = line;
 	if (line)
 		snprintf(c->err, c->errlen, "%s:%u: %s", c->path, line, msg);
 	else
@@ -226,7 +230,8 @@ static int parse_list(struct parse_ctx *c, const char *key, const char *v, char 
 {
 	const char *p = v;
 
-	*count = 0;
+	/* Appends: a list may continue on indented lines or on a repeated key (inih's line
+	 * buffer is ~200 characters, shorter than a long SKU list). */
 	while (*p) {
 		const char *start, *end;
 		size_t n;
@@ -385,11 +390,12 @@ static int set_key(struct parse_ctx *c, const char *section, const char *name, c
 
 		if (strcmp(k->key, name) != 0)
 			continue;
-		if (c->seen[i]) {
+		if (c->seen[i] && k->type != T_LIST) {
 			fail(c, c->line, "duplicate key '%s' (first set on line %u)", name, c->seen[i]);
 			return -EINVAL;
 		}
-		c->seen[i] = c->line;
+		if (!c->seen[i])
+			c->seen[i] = c->line;
 		return set_value(c, k, c->base, value);
 	}
 	if (section && *section)
@@ -397,6 +403,33 @@ static int set_key(struct parse_ctx *c, const char *section, const char *name, c
 	else
 		fail(c, c->line, "unknown key '%s'", name);
 	return -EINVAL;
+}
+
+/* Section headers are handled here, as they are read, rather than in the key handler: inih
+ * only passes the section's name with each key, so two adjacent [box X] sections, or a
+ * section without keys, would be invisible there. */
+static int section_header(struct parse_ctx *c, const char *line)
+{
+	const char *p = line, *end;
+	char name[PKG_ID_MAX * 2];
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '[')
+		return 0;
+	end = strchr(p, ']');
+	if (!end)
+		return 0; /* inih reports the syntax error */
+	if ((size_t)(end - p - 1) >= sizeof(name)) {
+		fail(c, c->line, "section name longer than %zu characters", sizeof(name) - 1);
+		return -EINVAL;
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)(end - p - 1), p + 1);
+	if (!c->on_section) {
+		fail(c, c->line, "sections are not used in board files ([%s])", name);
+		return -EINVAL;
+	}
+	return c->on_section(c, name);
 }
 
 /* fgets() for inih, counting lines, and refusing what fgets would silently mangle: a NUL
@@ -425,6 +458,8 @@ static char *counting_reader(char *str, int num, void *stream)
 		fail(c, c->line, "line longer than %d characters", num - 2);
 		return NULL;
 	}
+	if (section_header(c, str) < 0)
+		return NULL;
 	return str;
 }
 
@@ -437,10 +472,7 @@ static int board_handler(void *user, const char *section, const char *name, cons
 
 	if (c->failed)
 		return 0;
-	if (*section) {
-		fail(c, c->line, "sections are not used in board files ([%s])", section);
-		return 0;
-	}
+	(void)section; /* the reader refuses section headers in board files */
 	if (set_key(c, NULL, name, value) < 0)
 		return 0;
 	if (strcmp(name, "scale.device") == 0)
@@ -485,8 +517,12 @@ static int run_parse(struct parse_ctx *c, ini_handler handler)
 	r = ini_parse_stream(counting_reader, c, handler, c);
 	fclose(c->f);
 	c->f = NULL;
-	if (r > 0 && !c->failed)
+	/* inih goes on after a syntax error and returns its line; a later handler error must not
+	 * hide it: report whichever came first. */
+	if (r > 0 && (!c->failed || (c->failed_line && (unsigned)r < c->failed_line))) {
+		c->failed = false;
 		fail(c, (unsigned)r, "syntax error (expected 'key = value' or '[section]')");
+	}
 	if (r < 0 && !c->failed)
 		fail(c, 0, "cannot parse (out of memory)");
 	return c->failed ? -EINVAL : 0;
@@ -544,8 +580,13 @@ int board_cfg_load(const char *path, const char *run_dir, struct board_cfg *ret,
 static int compile(struct parse_ctx *c, const char *what, const char *src, regex_t *re)
 {
 	char msg[128];
-	int r = regcomp(re, src, REG_EXTENDED | REG_NOSUB);
+	int r;
 
+	if (!*src) {
+		fail(c, 0, "%s: empty pattern (it would match every scan)", what);
+		return -EINVAL;
+	}
+	r = regcomp(re, src, REG_EXTENDED | REG_NOSUB);
 	if (r) {
 		regerror(r, re, msg, sizeof(msg));
 		fail(c, 0, "%s: bad regular expression '%s': %s", what, src, msg);
@@ -634,17 +675,20 @@ static int open_section(struct parse_ctx *c, const char *section)
 	return -EINVAL;
 }
 
+static int station_section(struct parse_ctx *c, const char *name)
+{
+	if (close_section(c) < 0 || open_section(c, name) < 0)
+		return -EINVAL;
+	snprintf(c->section, sizeof(c->section), "%s", name);
+	return 0;
+}
+
 static int station_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *c = user;
 
 	if (c->failed)
 		return 0;
-	if (strcmp(section, c->section) != 0) {
-		if (close_section(c) < 0 || open_section(c, section) < 0)
-			return 0;
-		snprintf(c->section, sizeof(c->section), "%s", section);
-	}
 	if (!*section) {
 		fail(c, c->line, "key '%s' outside any section", name);
 		return 0;
@@ -657,12 +701,13 @@ static int station_handler(void *user, const char *section, const char *name, co
 
 		if (strcmp(k->section, section) || strcmp(k->key, name))
 			continue;
-		if (c->global_seen[i]) {
+		if (c->global_seen[i] && k->type != T_LIST) {
 			fail(c, c->line, "duplicate key '%s' (first set on line %u)", name,
 			     c->global_seen[i]);
 			return 0;
 		}
-		c->global_seen[i] = c->line;
+		if (!c->global_seen[i])
+			c->global_seen[i] = c->line;
 		return set_value(c, k, c->st, value) < 0 ? 0 : 1;
 	}
 	fail(c, c->line, "unknown key '%s' in [%s]", name, section);
@@ -693,7 +738,8 @@ static int check_id(struct parse_ctx *c, const char *key, const char *v)
 
 int station_cfg_load(const char *path, struct station_cfg *ret, char *err, size_t errlen)
 {
-	struct parse_ctx c = { .path = path, .err = err, .errlen = errlen };
+	struct parse_ctx c = { .path = path, .err = err, .errlen = errlen,
+			       .on_section = station_section };
 	struct station_cfg *st;
 	int r;
 
@@ -737,6 +783,7 @@ int station_cfg_load(const char *path, struct station_cfg *ret, char *err, size_
 		return r;
 	}
 	snprintf(st->path, sizeof(st->path), "%s", path);
+	st->compiled = true;
 	*ret = *st;
 	free(st);
 	return 0;
@@ -744,14 +791,14 @@ int station_cfg_load(const char *path, struct station_cfg *ret, char *err, size_
 
 void station_cfg_done(struct station_cfg *cfg)
 {
-	if (!cfg || !cfg->order_pattern_src[0])
+	if (!cfg || !cfg->compiled)
 		return;
+	cfg->compiled = false;
 	regfree(&cfg->order_pattern);
 	regfree(&cfg->box_pattern);
 	for (unsigned i = 0; i < cfg->n_carriers; i++)
 		regfree(&cfg->carriers[i].pattern);
 	cfg->n_carriers = 0;
-	cfg->order_pattern_src[0] = '\0';
 }
 
 const struct box_cfg *station_cfg_find_box(const struct station_cfg *cfg, const char *code)

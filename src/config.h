@@ -121,6 +121,7 @@ struct station_cfg {
 	unsigned n_carriers;
 	struct box_cfg boxes[CONFIG_BOXES_MAX];
 	unsigned n_boxes;
+	bool compiled; /* patterns compiled: station_cfg_done() has work to do */
 };
 
 /**

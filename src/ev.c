@@ -297,9 +297,13 @@ void ev_source_free(struct ev_source *s)
 	ev = s->ev;
 	if (s->type == SRC_SIGNAL_FD && s->fd < 0) {
 		int signo = -s->fd;
+		sigset_t one;
 
 		ev->sigs[signo] = (struct ev_sig){ 0 };
 		sigdelset(&ev->sigmask, signo);
+		sigemptyset(&one);
+		sigaddset(&one, signo);
+		sigprocmask(SIG_UNBLOCK, &one, NULL);
 		if (ev->sigsrc)
 			sigfd_refresh(ev);
 		s->dead = true;

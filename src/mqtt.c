@@ -80,16 +80,16 @@
 #define MQTT_KEEPALIVE_MIN 5
 
 enum link_state {
-	LINK_DOWN,       /* no socket; the retry timer is armed */
+	LINK_DOWN,	 /* no socket; the retry timer is armed */
 	LINK_CONNECTING, /* TCP up, CONNECT sent, waiting for CONNACK */
-	LINK_UP,         /* CONNACK 0: subscribed, delivering */
-	LINK_CLOSING,    /* inside mqtt_link_free() */
+	LINK_UP,	 /* CONNACK 0: subscribed, delivering */
+	LINK_CLOSING,	 /* inside mqtt_link_free() */
 };
 
 enum track_state {
 	TRACK_FREE = 0,
 	TRACK_INFLIGHT, /* published, waiting for the PUBACK of its evidence message */
-	TRACK_WAIT,     /* waiting for central's ack (or a retry after an error) until due_ns */
+	TRACK_WAIT,	/* waiting for central's ack (or a retry after an error) until due_ns */
 };
 
 struct track {
@@ -114,11 +114,11 @@ struct mqtt_link {
 
 	struct mosquitto *mosq;
 	enum link_state state;
-	struct ev_source *io;    /* the broker socket, while there is one */
-	struct ev_source *tick;  /* mosquitto_loop_misc() */
+	struct ev_source *io;	 /* the broker socket, while there is one */
+	struct ev_source *tick;	 /* mosquitto_loop_misc() */
 	struct ev_source *retry; /* reconnect after backoff */
-	struct ev_source *redo;  /* the next due re-publish */
-	uint64_t backoff_ms;     /* delay of the next reconnect attempt */
+	struct ev_source *redo;	 /* the next due re-publish */
+	uint64_t backoff_ms;	 /* delay of the next reconnect attempt */
 	bool pumping;
 
 	char t_evidence[MQTT_TOPIC_MAX];
@@ -133,11 +133,11 @@ struct mqtt_link {
 	char last_error[MQTT_ERROR_MAX];
 
 	/* Per connection. */
-	uint64_t cursor;       /* last seq published from the outbox in this connection */
-	unsigned inflight;     /* tracks in TRACK_INFLIGHT */
-	struct track *tracks;  /* cfg.inflight + MQTT_AWAIT_MAX */
+	uint64_t cursor;      /* last seq published from the outbox in this connection */
+	unsigned inflight;    /* tracks in TRACK_INFLIGHT */
+	struct track *tracks; /* cfg.inflight + MQTT_AWAIT_MAX */
 	size_t ntracks;
-	uint16_t *mid_owner;   /* mid -> track index + 1; 0: not a record's message */
+	uint16_t *mid_owner; /* mid -> track index + 1; 0: not a record's message */
 
 	/* mqtt_link_free(): the PUBACK of the offline status. */
 	int close_mid;
@@ -355,7 +355,7 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
 			  const mosquitto_property *props)
 {
 	struct mqtt_link *l = obj;
-	char *const subs[] = { l->t_ack, l->t_orders_resp };
+	char *const subs[] = {l->t_ack, l->t_orders_resp};
 	int r;
 
 	(void)flags;
@@ -398,6 +398,21 @@ static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc,
 	else
 		reason = mosquitto_strerror(rc);
 	link_down(l, reason);
+}
+
+static void on_subscribe_cb(struct mosquitto *mosq, void *obj, int mid, int count,
+			    const int *granted, const mosquitto_property *props)
+{
+	struct mqtt_link *l = obj;
+
+	(void)mosq;
+	(void)mid;
+	(void)props;
+	/* Without these subscriptions no ack arrives and every record is re-sent forever. */
+	for (int i = 0; i < count; i++)
+		if (granted[i] >= MQTT_RC_FAILURE)
+			set_error(l, "subscription refused: %s",
+				  mosquitto_reason_string(granted[i]));
 }
 
 static struct track *track_of_mid(struct mqtt_link *l, int mid)
@@ -446,7 +461,7 @@ static void on_publish_cb(struct mosquitto *mosq, void *obj, int mid, int reason
 		set_error(l, "outbox: marking record %llu sent: %s", (unsigned long long)t->seq,
 			  strerror(-r));
 	if (t->acked) {
-		*t = (struct track){ 0 };
+		*t = (struct track){0};
 		return;
 	}
 	t->state = TRACK_WAIT;
@@ -474,7 +489,7 @@ static void track_acked(struct mqtt_link *l, const char *id)
 		if (t->state == TRACK_INFLIGHT)
 			t->acked = true;
 		else
-			*t = (struct track){ 0 };
+			*t = (struct track){0};
 		return;
 	}
 }
@@ -493,7 +508,8 @@ static void handle_ack(struct mqtt_link *l, const struct mosquitto_message *msg)
 		log_debug(MOD, "ack without an ids array ignored");
 		goto out;
 	}
-	cJSON_ArrayForEach(item, ids) {
+	cJSON_ArrayForEach(item, ids)
+	{
 		const char *id = cJSON_GetStringValue(item);
 		int r;
 
@@ -524,8 +540,7 @@ static void handle_order_response(struct mqtt_link *l, const struct mosquitto_me
 
 	if (!l->cb.on_order_response || l->state == LINK_CLOSING)
 		return;
-	if (!mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &value, &len,
-					    false))
+	if (!mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &value, &len, false))
 		return;
 	if (len != MQTT_CORRELATION_LEN) {
 		free(value);
@@ -688,12 +703,12 @@ static struct track *free_track(struct mqtt_link *l)
 /* Publish a WAITing record again, unless central acked it meanwhile. <0: connection failed. */
 static int republish(struct mqtt_link *l, struct track *t)
 {
-	struct outbox_row row = { 0 };
+	struct outbox_row row = {0};
 	int r;
 
 	r = outbox_next_unacked(l->ob, t->seq - 1, &row);
 	if (r == -ENOENT || (r == 0 && row.seq != t->seq)) {
-		*t = (struct track){ 0 }; /* acked */
+		*t = (struct track){0}; /* acked */
 		outbox_row_done(&row);
 		return 0;
 	}
@@ -714,7 +729,7 @@ static int republish(struct mqtt_link *l, struct track *t)
  */
 static int publish_next(struct mqtt_link *l)
 {
-	struct outbox_row row = { 0 };
+	struct outbox_row row = {0};
 	struct track *t = free_track(l);
 	int r;
 
@@ -849,6 +864,7 @@ static int session_new(struct mqtt_link *l)
 	}
 	mosquitto_connect_v5_callback_set(mosq, on_connect_cb);
 	mosquitto_disconnect_v5_callback_set(mosq, on_disconnect_cb);
+	mosquitto_subscribe_v5_callback_set(mosq, on_subscribe_cb);
 	mosquitto_publish_v5_callback_set(mosq, on_publish_cb);
 	mosquitto_message_v5_callback_set(mosq, on_message_cb);
 	l->mosq = mosq;
@@ -909,8 +925,8 @@ static void build_topics(struct mqtt_link *l)
 	snprintf(l->t_status, max, "sealbench/v1/%s/%s/status", si, st);
 	snprintf(l->t_orders_req, max, "sealbench/v1/%s/orders/request", si);
 	snprintf(l->t_orders_resp, max, "sealbench/v1/%s/%s/orders/response", si, st);
-	snprintf(l->status_online, sizeof(l->status_online),
-		 "{\"online\":true,\"station\":\"%s\"}", st);
+	snprintf(l->status_online, sizeof(l->status_online), "{\"online\":true,\"station\":\"%s\"}",
+		 st);
 	snprintf(l->status_offline, sizeof(l->status_offline),
 		 "{\"online\":false,\"station\":\"%s\"}", st);
 }
@@ -998,7 +1014,7 @@ static int64_t mono_ms(void)
 static void drain(struct mqtt_link *l, const bool *done, int64_t deadline_ms)
 {
 	while (!*done) {
-		struct pollfd pfd = { .fd = mosquitto_socket(l->mosq), .events = POLLIN };
+		struct pollfd pfd = {.fd = mosquitto_socket(l->mosq), .events = POLLIN};
 		int64_t left = deadline_ms - mono_ms();
 		int n;
 

@@ -136,20 +136,26 @@ int order_parse_json(const char *json, size_t len, struct order_ctx *ret)
 {
 	struct order_ctx *o;
 	const cJSON *err;
+	const char *end = NULL;
 	cJSON *root;
 	int r;
 
-	root = cJSON_ParseWithLength(json, len);
+	root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
 	if (!root)
 		return -EINVAL;
-	if (!cJSON_IsObject(root)) {
+	/* cJSON stops after the first value: anything but white space after it is garbage */
+	while (end < json + len && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+		end++;
+	if (!cJSON_IsObject(root) || end != json + len) {
 		cJSON_Delete(root);
 		return -EINVAL;
 	}
 	err = cJSON_GetObjectItemCaseSensitive(root, "error");
 	if (err) {
+		r = cJSON_IsString(err) && strcmp(err->valuestring, "not_found") == 0 ? -ENOENT
+										       : -EINVAL;
 		cJSON_Delete(root);
-		return -ENOENT;
+		return r;
 	}
 	o = calloc(1, sizeof(*o));
 	if (!o) {

@@ -101,6 +101,8 @@ static const char *pkg_name(const struct pipeline *p)
 		return p->pkg.order_id;
 	if (p->pkg.order.order_id[0])
 		return p->pkg.order.order_id;
+	if (p->pkg.voids[0])
+		return p->pkg.voids;
 	return p->pkg.label.tracking;
 }
 
@@ -186,7 +188,7 @@ static void rearm(struct pipeline *p)
 
 	if (p->state == PL_READY)
 		d = p->activity_ns + (uint64_t)p->cfg->session_idle_s * NSEC_PER_SEC;
-	else if (p->state != PL_NO_PACKER)
+	else if (p->state != PL_NO_PACKER && !p->seal_failed)
 		d = p->pkg_start_ns + (uint64_t)p->cfg->package_timeout_s * NSEC_PER_SEC;
 	d = earliest(d, p->step_deadline);
 	p->ops->arm_timer(p->ud, d);
@@ -290,13 +292,24 @@ static void do_seal(struct pipeline *p, uint64_t now_ns)
 		return;
 	}
 	p->n_sealed++;
-	snprintf(p->last_sealed, sizeof(p->last_sealed), "%s", id);
-	log_info("pipeline", "sealed %s as %s", pkg_name(p), id);
-	drop_package(p);
-	p->scale_cleared = false; /* the box is still on the scale */
-	p->activity_ns = now_ns;
-	p->state = PL_READY;
-	indicate(p, IND_SEALED, "Sealed %s", id);
+	if (p->pkg.voids[0]) {
+		char voided[PKG_ID_MAX];
+
+		snprintf(voided, sizeof(voided), "%s", p->pkg.voids);
+		log_info("pipeline", "voided %s with %s", voided, id);
+		p->last_sealed[0] = '\0'; /* a void is not itself voidable */
+		drop_package(p);
+		p->activity_ns = now_ns;
+		p->state = PL_READY;
+		indicate(p, IND_SEALED, "Voided %s", voided);
+	} else {
+		snprintf(p->last_sealed, sizeof(p->last_sealed), "%s", id);
+		log_info("pipeline", "sealed %s as %s", pkg_name(p), id);
+		drop_package(p);
+		p->activity_ns = now_ns;
+		p->state = PL_READY;
+		indicate(p, IND_SEALED, "Sealed %s", id);
+	}
 	rearm(p);
 }
 
@@ -370,11 +383,8 @@ static void void_last(struct pipeline *p, uint64_t now_ns)
 	drop_package(p);
 	snprintf(p->pkg.voids, sizeof(p->pkg.voids), "%s", voided);
 	p->pkg.t.started_ms = clock_wall_ms();
+	p->pkg_start_ns = now_ns;
 	do_seal(p, now_ns);
-	if (p->state == PL_READY && !p->seal_failed) {
-		p->last_sealed[0] = '\0'; /* a void is not itself voidable */
-		indicate(p, IND_SEALED, "Voided %s", voided);
-	}
 }
 
 static void set_label(struct pipeline *p, const char *text)
@@ -429,8 +439,8 @@ static void scan_in_package(struct pipeline *p, enum scan_kind k, const char *te
 	if (k == SCAN_VOID) {
 		log_info("pipeline", "package %s voided before sealing", pkg_name(p));
 		drop_package(p);
-		indicate(p, IND_REJECT, "Package cancelled");
 		set_state(p, PL_READY);
+		indicate(p, IND_REJECT, "Package cancelled");
 		return;
 	}
 	if (k == SCAN_BADGE_OUT) {
@@ -485,6 +495,8 @@ static void scan_in_package(struct pipeline *p, enum scan_kind k, const char *te
 			p->pkg.override = (struct pkg_override){ 0 };
 			lookup(p, now_ns);
 			advance(p, now_ns);
+		} else if (p->seal_failed) {
+			reject(p, "Not sealed yet: storage error, retrying");
 		} else {
 			reject(p, "Blocked: %s (relabel, void, or lead badge)",
 			       first_block_detail(&p->pkg));
@@ -667,8 +679,8 @@ void pipeline_on_timer(struct pipeline *p, uint64_t now_ns)
 			   p->cfg->package_timeout_s);
 		drop_package(p);
 		p->activity_ns = now_ns;
-		indicate(p, IND_REJECT, "Package timed out: start again");
 		set_state(p, PL_READY);
+		indicate(p, IND_REJECT, "Package timed out: start again");
 		return;
 	}
 	rearm(p);

@@ -152,25 +152,27 @@ static void rule_photo(struct package *p)
 
 static void rule_weight(const struct rules_cfg *cfg, struct package *p)
 {
-	int32_t declared, diff;
-	uint32_t tol;
+	int64_t declared, diff, tol;
 
 	if (!has_ctx(p) || p->order.declared_weight_g <= 0) {
 		add(p, "weight_tolerance", RULE_SKIP, "no declared weight");
 		return;
 	}
 	declared = p->order.declared_weight_g;
-	diff = p->measured_g - declared;
-	tol = (uint32_t)((uint64_t)declared * cfg->weight_tolerance_pct / 100u);
-	if (tol < cfg->weight_tolerance_min_g)
+	/* 64-bit: declared and measured are int32 each, their difference is not */
+	diff = (int64_t)p->measured_g - declared;
+	tol = declared * (int64_t)cfg->weight_tolerance_pct / 100;
+	if (tol < (int64_t)cfg->weight_tolerance_min_g)
 		tol = cfg->weight_tolerance_min_g;
-	if ((uint32_t)abs(diff) <= tol)
-		add(p, "weight_tolerance", RULE_PASS, "measured %" PRId32 " g vs declared %" PRId32
-		    " g (tolerance %" PRIu32 " g)", p->measured_g, declared, tol);
+	if (llabs(diff) <= tol)
+		add(p, "weight_tolerance", RULE_PASS,
+		    "measured %" PRId32 " g vs declared %" PRId64 " g (tolerance %" PRId64 " g)",
+		    p->measured_g, declared, tol);
 	else
 		add(p, "weight_tolerance", cfg->weight_policy == POLICY_BLOCK ? RULE_BLOCK : RULE_WARN,
-		    "measured %" PRId32 " g vs declared %" PRId32 " g: off by %+" PRId32
-		    " g (tolerance %" PRIu32 " g)", p->measured_g, declared, diff, tol);
+		    "measured %" PRId32 " g vs declared %" PRId64 " g: off by %+" PRId64
+		    " g (tolerance %" PRId64 " g)",
+		    p->measured_g, declared, diff, tol);
 }
 
 static void rule_address(const struct rules_cfg *cfg, struct package *p)
@@ -248,9 +250,10 @@ void rules_blocking_names(const struct package *p, char *buf, size_t len)
 
 uint32_t rules_dim_weight_g(uint32_t l_mm, uint32_t w_mm, uint32_t h_mm, uint32_t divisor)
 {
-	uint64_t vol = (uint64_t)l_mm * w_mm * h_mm;
+	uint64_t vol = (uint64_t)l_mm * w_mm * h_mm, g;
 
 	if (!divisor)
 		return 0;
-	return (uint32_t)((vol + divisor - 1) / divisor);
+	g = (vol + divisor - 1) / divisor;
+	return g > UINT32_MAX ? UINT32_MAX : (uint32_t)g;
 }

@@ -50,6 +50,7 @@ struct station {
 	struct ev_source *prune_timer;
 	bool status_dirty;
 	bool capture_pending;
+	uint64_t capture_ns; /* when the pending capture was asked for */
 	char last_error[LAST_ERROR_MAX];
 };
 
@@ -92,8 +93,10 @@ static int op_capture(void *ud)
 	if (!st->parts.camera || st->dev_down[DEV_CAMERA])
 		return -ENODEV;
 	r = camera_capture(st->parts.camera);
-	if (r == 0)
+	if (r == 0) {
 		st->capture_pending = true;
+		st->capture_ns = clock_now_ns();
+	}
 	return r;
 }
 
@@ -327,6 +330,8 @@ static int on_camera(struct ev_source *s, int fd, uint32_t revents, void *userda
 	while ((r = camera_on_readable(st->parts.camera, &ph)) != -EAGAIN) {
 		if (!st->capture_pending)
 			continue; /* a frame nobody asked for (after a timeout): drop it */
+		if (r == 0 && ph.t_ns < st->capture_ns)
+			continue; /* taken before this request: a late frame for an earlier package */
 		st->capture_pending = false;
 		if (r == 0) {
 			pipeline_on_photo(st->pl, ph.jpeg, ph.len, ph.width, ph.height, clock_now_ns());

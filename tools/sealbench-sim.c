@@ -51,7 +51,7 @@
 
 enum dev { DEV_SCALE, DEV_SCANNER, DEV_BADGE, DEV_LIGHTS, N_DEVS };
 
-static const char *const dev_names[N_DEVS] = { "scale", "scanner", "badge", "lights" };
+static const char *const dev_names[N_DEVS] = {"scale", "scanner", "badge", "lights"};
 
 enum mode { MODE_SCENARIO, MODE_INTERACTIVE, MODE_WATCH };
 
@@ -69,7 +69,7 @@ struct sim {
 	char backend[N_DEVS][64];
 	char device[N_DEVS][PATH_MAX];
 	int fd[N_DEVS]; /* opened on first use, -1 before */
-	int tfd;        /* timerfd for deadlines */
+	int tfd;	/* timerfd for deadlines */
 
 	/* light stream: assembler, queue for expects, what the packer sees now */
 	struct linebuf lb;
@@ -115,15 +115,20 @@ static void usage(FILE *f)
 		"\n"
 		"Commands (one per line; blank lines and lines starting with # are skipped):\n"
 		"  badge ID                     present a badge (printable ASCII)\n"
-		"  scan TEXT                    scan a barcode; TEXT may use the escapes \\xHH \\\\ \\n\n"
+		"  scan TEXT                    scan a barcode; TEXT may use the escapes \\xHH "
+		"\\\\ \\n\n"
 		"                               \\r \\t for control characters, e.g. a 2D label:\n"
 		"                               scan [)>\\x1e01\\x1d96123456789\\x1d...\\x1e\\x04\n"
-		"  weigh GRAMS [stable|motion]  put a weight on the scale (default stable); a third\n"
+		"  weigh GRAMS [stable|motion]  put a weight on the scale (default stable); a "
+		"third\n"
 		"                               word over, under or fault sets the scale status\n"
-		"  expect LIGHT [SEC]           wait until LIGHT is on: red, amber, green or buzzer,\n"
+		"  expect LIGHT [SEC]           wait until LIGHT is on: red, amber, green or "
+		"buzzer,\n"
 		"                               or \"off\" for all dark\n"
-		"  expect-text TEXT [SEC]       wait until the display shows a line containing TEXT;\n"
-		"                               quote it (\"Order 42\") when it ends with a number\n"
+		"  expect-text TEXT [SEC]       wait until the display shows a line containing "
+		"TEXT;\n"
+		"                               quote it (\"Order 42\") when it ends with a "
+		"number\n"
 		"  pause MS                     wait MS milliseconds (the lights are still read)\n"
 		"  quit                         interactive: leave (so does end of input)\n"
 		"\n"
@@ -134,7 +139,7 @@ static void usage(FILE *f)
 		"\n"
 		"Examples:\n"
 		"  %s -b boards/sim/board.conf watch\n"
-		"  %s -b boards/sim/board.conf -v scenario tests/data/sim/happy.scn\n"
+		"  %s -b boards/sim/board.conf -v scenario happy.scn\n"
 		"  printf 'badge P-17\\nweigh 1250\\nexpect green\\n' | \\\n"
 		"      %s -b boards/sim/board.conf scenario /dev/stdin\n"
 		"\n"
@@ -242,7 +247,8 @@ static int dev_fd(struct sim *sim, enum dev d)
 		return fail(sim, "%s: %s.device is not set in %s", dev_names[d], dev_names[d],
 			    sim->board_path);
 	if (sim->backend[d][0] && strcmp(sim->backend[d], "sim"))
-		return fail(sim, "%s: %s.backend is \"%s\" in %s; only \"sim\" devices can be driven",
+		return fail(sim,
+			    "%s: %s.backend is \"%s\" in %s; only \"sim\" devices can be driven",
 			    dev_names[d], dev_names[d], sim->backend[d], sim->board_path);
 	fd = d == DEV_LIGHTS ? hal_fifo_open_read(sim->device[d])
 			     : hal_fifo_open_write(sim->device[d]);
@@ -273,7 +279,7 @@ static const char *lamp_color(unsigned bit)
 /* One status line, as the packer sees the bench: [ GREEN ]  beep   "Sealed ORD-1001" */
 static void show_state(struct sim *sim)
 {
-	static const unsigned lamps[] = { LIGHT_RED, LIGHT_AMBER, LIGHT_GREEN };
+	static const unsigned lamps[] = {LIGHT_RED, LIGHT_AMBER, LIGHT_GREEN};
 	const char *reset = sim->color ? "\033[0m" : "";
 	bool any = false;
 	size_t i;
@@ -314,8 +320,7 @@ static void take_line(struct sim *sim, const char *line)
 		sim->mask = mask;
 	} else if (!strncmp(line, "text", 4) && (line[4] == ' ' || !line[4])) {
 		n = strlen(line + 4 + !!line[4]);
-		memcpy(sim->text, line + 4 + !!line[4],
-		       n > LIGHTS_TEXT_MAX ? LIGHTS_TEXT_MAX : n);
+		memcpy(sim->text, line + 4 + !!line[4], n > LIGHTS_TEXT_MAX ? LIGHTS_TEXT_MAX : n);
 		sim->text[n > LIGHTS_TEXT_MAX ? LIGHTS_TEXT_MAX : n] = '\0';
 	} else {
 		if (sim->show)
@@ -369,7 +374,7 @@ static int read_lights(struct sim *sim)
 
 static int arm_deadline(struct sim *sim, uint64_t deadline_ns)
 {
-	struct itimerspec its = { 0 };
+	struct itimerspec its = {0};
 
 	/* A zero it_value disarms; a deadline of 0 ns would never come from clock_now_ns(). */
 	its.it_value.tv_sec = (time_t)(deadline_ns / NSEC_PER_SEC);
@@ -391,10 +396,10 @@ static int wait_io(struct sim *sim, uint64_t deadline_ns, int in_fd)
 
 	if (arm_deadline(sim, deadline_ns) < 0)
 		return -1;
-	pfd[n++] = (struct pollfd){ .fd = sim->tfd, .events = POLLIN };
-	pfd[n++] = (struct pollfd){ .fd = sim->fd[DEV_LIGHTS], .events = POLLIN };
+	pfd[n++] = (struct pollfd){.fd = sim->tfd, .events = POLLIN};
+	pfd[n++] = (struct pollfd){.fd = sim->fd[DEV_LIGHTS], .events = POLLIN};
 	if (in_fd >= 0)
-		pfd[n++] = (struct pollfd){ .fd = in_fd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){.fd = in_fd, .events = POLLIN};
 	do {
 		r = poll(pfd, n, -1);
 	} while (r < 0 && errno == EINTR);
@@ -411,7 +416,7 @@ static int wait_io(struct sim *sim, uint64_t deadline_ns, int in_fd)
 }
 
 struct match {
-	unsigned bit;       /* expect: lamp bit, 0 for "off" */
+	unsigned bit;	    /* expect: lamp bit, 0 for "off" */
 	const char *substr; /* expect-text */
 };
 
@@ -482,7 +487,7 @@ static int pause_ms(struct sim *sim, unsigned long ms)
 	/* No lights FIFO in use: wait on the timer alone. */
 	if (arm_deadline(sim, deadline) < 0)
 		return -1;
-	pfd = (struct pollfd){ .fd = sim->tfd, .events = POLLIN };
+	pfd = (struct pollfd){.fd = sim->tfd, .events = POLLIN};
 	while ((r = poll(&pfd, 1, -1)) < 0 && errno == EINTR)
 		;
 	return r < 0 ? fail(sim, "poll: %s", strerror(errno)) : 0;
@@ -521,7 +526,7 @@ static int send_line(struct sim *sim, enum dev d, const char *text)
 		if (now >= deadline)
 			return fail(sim, "%s: %s stays full: is sealbenchd reading it?",
 				    dev_names[d], sim->device[d]);
-		pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
+		pfd = (struct pollfd){.fd = fd, .events = POLLOUT};
 		r = poll(&pfd, 1, (int)((deadline - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC));
 		if (r < 0 && errno != EINTR)
 			return fail(sim, "poll: %s", strerror(errno));
@@ -542,8 +547,8 @@ static void trim_end(char *s)
 {
 	size_t n = strlen(s);
 
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' ||
-			 s[n - 1] == '\n'))
+	while (n > 0 &&
+	       (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
 		s[--n] = '\0';
 }
 
@@ -637,14 +642,16 @@ static int cmd_weigh(struct sim *sim, char *arg)
 	/* "GRAMS" alone means a stable reading. */
 	n = snprintf(line, sizeof(line), "%s%s", arg, sp ? "" : " stable");
 	if (n < 0 || (size_t)n >= sizeof(line) || scale_proto_parse_sim(line, &rd) < 0)
-		return fail(sim, "weigh: expected GRAMS [stable|motion] [over|under|fault], "
-				 "got \"%s\"", arg);
+		return fail(sim,
+			    "weigh: expected GRAMS [stable|motion] [over|under|fault], "
+			    "got \"%s\"",
+			    arg);
 	return send_line(sim, DEV_SCALE, line);
 }
 
 static int cmd_expect(struct sim *sim, char *arg)
 {
-	struct match m = { 0 };
+	struct match m = {0};
 	double timeout = sim->timeout_s;
 	char what[64];
 	char *sp;
@@ -657,8 +664,10 @@ static int cmd_expect(struct sim *sim, char *arg)
 	}
 	if (strcmp(arg, "off")) {
 		if (lights_proto_parse_mask(arg, &m.bit) < 0 || !m.bit || (m.bit & (m.bit - 1)))
-			return fail(sim, "expect: LIGHT is red, amber, green, buzzer or off, not "
-					 "\"%s\"", arg);
+			return fail(sim,
+				    "expect: LIGHT is red, amber, green, buzzer or off, not "
+				    "\"%s\"",
+				    arg);
 	}
 	snprintf(what, sizeof(what), "expect %s", arg);
 	return expect(sim, what, &m, timeout);
@@ -666,7 +675,7 @@ static int cmd_expect(struct sim *sim, char *arg)
 
 static int cmd_expect_text(struct sim *sim, char *arg)
 {
-	struct match m = { 0 };
+	struct match m = {0};
 	double timeout;
 	char *text = NULL;
 
@@ -698,9 +707,12 @@ static int run_command(struct sim *sim, char *line)
 		const char *name;
 		int (*fn)(struct sim *sim, char *arg);
 	} cmds[] = {
-		{ "badge", cmd_badge },   { "scan", cmd_scan },
-		{ "weigh", cmd_weigh },   { "expect", cmd_expect },
-		{ "expect-text", cmd_expect_text }, { "pause", cmd_pause },
+		{"badge", cmd_badge},
+		{"scan", cmd_scan},
+		{"weigh", cmd_weigh},
+		{"expect", cmd_expect},
+		{"expect-text", cmd_expect_text},
+		{"pause", cmd_pause},
 	};
 	char *verb, *arg;
 	size_t i, n;
@@ -831,14 +843,10 @@ static int run_watch(struct sim *sim)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "board", required_argument, NULL, 'b' },
-		{ "dir", required_argument, NULL, 'd' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "flush", no_argument, NULL, 'f' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		{"board", required_argument, NULL, 'b'},   {"dir", required_argument, NULL, 'd'},
+		{"timeout", required_argument, NULL, 't'}, {"flush", no_argument, NULL, 'f'},
+		{"verbose", no_argument, NULL, 'v'},	   {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},	   {NULL, 0, NULL, 0},
 	};
 	static struct sim sim; /* large (the queue): keep it off the stack */
 	enum mode mode;

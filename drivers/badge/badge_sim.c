@@ -66,7 +66,7 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* Trim @p line in place to its ID. @return the ID length, 0 for a blank line, -EBADMSG. */
+/* Find the ID in @p line (blanks around it trimmed). @return its length, 0 if blank, -EBADMSG. */
 static int parse_id(const char *line, size_t len, const char **ret_id)
 {
 	size_t i;

@@ -37,10 +37,10 @@ static const struct camera_ops *const camera_backends[] = {
 /* Class-layer state, in camera->cls. */
 struct camera_cls {
 	struct hal_jpeg *jpeg; /* YUYV encoder and MJPEG header probe */
-	uint8_t *copy;         /* MJPEG photo, copied out of the backend's frame buffer */
+	uint8_t *copy;	       /* MJPEG photo, copied out of the backend's frame buffer */
 	size_t copy_size;
-	bool pending;          /* a capture was requested and not yet delivered */
-	unsigned drop;         /* warmup frames still to drop for this request */
+	bool pending;  /* a capture was requested and not yet delivered */
+	unsigned drop; /* warmup frames still to drop for this request */
 };
 
 static const struct camera_ops *lookup(const char *name)
@@ -211,8 +211,7 @@ static int photo_from_mjpeg(struct camera *c, const struct camera_frame *f,
 	return 0;
 }
 
-static int photo_from_yuyv(struct camera *c, const struct camera_frame *f,
-			   struct camera_photo *ret)
+static int photo_from_yuyv(struct camera *c, const struct camera_frame *f, struct camera_photo *ret)
 {
 	struct camera_cls *cls = c->cls;
 	const uint8_t *jpeg;
@@ -236,7 +235,7 @@ static int photo_from_yuyv(struct camera *c, const struct camera_frame *f,
 
 int camera_on_readable(struct camera *c, struct camera_photo *ret)
 {
-	struct camera_frame frame = { 0 };
+	struct camera_frame frame = {0};
 	struct camera_cls *cls;
 	int r;
 

@@ -37,7 +37,7 @@ struct camera_sim {
 	int efd;
 	uint32_t frame_no;
 	struct hal_jpeg *jpeg; /* MJPEG pattern encoder; header probe for recorded frames */
-	uint8_t *yuyv;         /* pattern frame, width * height * 2 */
+	uint8_t *yuyv;	       /* pattern frame, width * height * 2 */
 	/* directory mode */
 	int dirfd;
 	struct dirent **files;
@@ -194,7 +194,8 @@ static void fill_pattern(uint8_t *buf, unsigned w, unsigned h, uint32_t frame_no
 			if (y < band) {
 				bit = x / bar_w;
 				if (bit < PATTERN_BARS)
-					luma = (frame_no >> (PATTERN_BARS - 1 - bit)) & 1u ? 235 : 16;
+					luma = (frame_no >> (PATTERN_BARS - 1 - bit)) & 1u ? 235
+											   : 16;
 			}
 			row[2 * x] = luma;
 			/* Odd bytes alternate U (even pixel) and V (odd pixel). */

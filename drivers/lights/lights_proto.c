@@ -8,10 +8,10 @@ static const struct {
 	unsigned bit;
 	const char *name;
 } bit_names[] = {
-	{ LIGHT_RED, "red" },
-	{ LIGHT_AMBER, "amber" },
-	{ LIGHT_GREEN, "green" },
-	{ LIGHT_BUZZER, "buzzer" },
+	{LIGHT_RED, "red"},
+	{LIGHT_AMBER, "amber"},
+	{LIGHT_GREEN, "green"},
+	{LIGHT_BUZZER, "buzzer"},
 };
 
 #define N_BITS (sizeof(bit_names) / sizeof(bit_names[0]))

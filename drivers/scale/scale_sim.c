@@ -20,7 +20,7 @@
 struct scale_sim {
 	int fd;
 	int32_t last_raw; /* last reading before tare */
-	int32_t tare;     /* subtracted from every reading */
+	int32_t tare;	  /* subtracted from every reading */
 	struct linebuf lb;
 	char storage[LINEBUF_STORAGE(SCALE_SIM_LINE_MAX)];
 };
@@ -64,7 +64,7 @@ static int sim_get_fd(const struct scale *s)
 static int sim_on_readable(struct scale *s, struct scale_reading *ret)
 {
 	struct scale_sim *p = s->priv;
-	struct scale_reading rd = { 0 };
+	struct scale_reading rd = {0};
 	const char *line;
 	size_t len, room;
 	int64_t net;
@@ -83,8 +83,9 @@ static int sim_on_readable(struct scale *s, struct scale_reading *ret)
 				return -EBADMSG;
 			p->last_raw = rd.grams;
 			net = (int64_t)rd.grams - p->tare;
-			rd.grams = net < INT32_MIN ? INT32_MIN
-						   : net > INT32_MAX ? INT32_MAX : (int32_t)net;
+			rd.grams = net < INT32_MIN   ? INT32_MIN
+				   : net > INT32_MAX ? INT32_MAX
+						     : (int32_t)net;
 			rd.t_ns = clock_now_ns();
 			*ret = rd;
 			return 0;

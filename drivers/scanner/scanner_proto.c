@@ -14,8 +14,7 @@ static int hexval(char c)
 	return -1;
 }
 
-int scanner_proto_unescape(const char *in, size_t len, char *out, size_t out_max,
-			   size_t *ret_len)
+int scanner_proto_unescape(const char *in, size_t len, char *out, size_t out_max, size_t *ret_len)
 {
 	size_t i, o = 0;
 	int hi, lo;

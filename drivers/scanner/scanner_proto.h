@@ -22,7 +22,6 @@
  * @return 0; -EBADMSG unknown or truncated escape; -EMSGSIZE more than @p out_max bytes;
  *         -EINVAL NULL arguments.
  */
-int scanner_proto_unescape(const char *in, size_t len, char *out, size_t out_max,
-			   size_t *ret_len);
+int scanner_proto_unescape(const char *in, size_t len, char *out, size_t out_max, size_t *ret_len);
 
 #endif

@@ -37,7 +37,7 @@
 #define BROKER_STARTUP_BUF 4096
 /** How long a broker may take to come up, and to exit after SIGTERM. */
 #define BROKER_START_TIMEOUT_MS 5000
-#define BROKER_STOP_TIMEOUT_MS 5000
+#define BROKER_STOP_TIMEOUT_MS	5000
 /** SIGTERM is sent again this often while waiting for the broker to exit. */
 #define BROKER_TERM_REPEAT_MS 200
 /** Fresh ports tried when another process takes the chosen one first. */
@@ -62,7 +62,7 @@ static int64_t now_ms(void)
 
 static int pick_port(unsigned *ret)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(sa);
 	int fd, r = 0;
 
@@ -125,7 +125,7 @@ static int reap(pid_t pid)
  */
 static int term_and_wait(pid_t pid, int timeout_ms)
 {
-	struct pollfd pfd = { .events = POLLIN };
+	struct pollfd pfd = {.events = POLLIN};
 	int64_t deadline = now_ms() + timeout_ms;
 	int r = 0;
 
@@ -176,7 +176,7 @@ static int wait_ready(struct broker *b, int fd)
 	int64_t deadline = now_ms() + BROKER_START_TIMEOUT_MS;
 
 	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		int64_t left = deadline - now_ms();
 		ssize_t n;
 		int r;

@@ -95,7 +95,7 @@ static void copy_str(char *dst, size_t size, const char *src)
 
 static bool readable(int fd, int ms)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 
 	return poll(&pfd, 1, ms) == 1 && (pfd.revents & POLLIN);
 }
@@ -145,24 +145,29 @@ struct lb_case {
 };
 
 static const struct lb_case lb_cases[] = {
-	{ "one line", 16, { "abc\n" }, { { 0, "abc" } } },
-	{ "split across chunks", 16, { "a", "bc", "\n" }, { { 0, "abc" } } },
-	{ "two lines in one chunk", 16, { "a\nb\n" }, { { 0, "a" }, { 0, "b" } } },
-	{ "CRLF", 16, { "abc\r\n" }, { { 0, "abc" } } },
-	{ "CR split from LF", 16, { "abc\r", "\n" }, { { 0, "abc" } } },
-	{ "CR inside kept", 16, { "a\rb\n" }, { { 0, "a\rb" } } },
-	{ "empty line", 16, { "\n" }, { { 0, "" } } },
-	{ "no newline yet", 16, { "abc" }, { { 0, NULL } } },
-	{ "exactly max", 4, { "abcd\n" }, { { 0, "abcd" } } },
-	{ "max + 1 then recovery", 4, { "abcde\n", "ok\n" }, { { -EMSGSIZE, NULL }, { 0, "ok" } } },
-	{ "overlong in pieces", 4, { "abc", "defgh", "ijk\nok\n" },
-	  { { -EMSGSIZE, NULL }, { 0, "ok" } } },
-	{ "lines around an overlong one", 4, { "ab\nxxxxxxxxxx\ncd\n" },
-	  { { 0, "ab" }, { -EMSGSIZE, NULL }, { 0, "cd" } } },
-	{ "two overlong lines", 3, { "aaaaaa\nbbbbbbb\nc\n" },
-	  { { -EMSGSIZE, NULL }, { -EMSGSIZE, NULL }, { 0, "c" } } },
-	{ "full buffer of short lines", 4, { "a\nb\nc\nd\n" },
-	  { { 0, "a" }, { 0, "b" }, { 0, "c" }, { 0, "d" } } },
+	{"one line", 16, {"abc\n"}, {{0, "abc"}}},
+	{"split across chunks", 16, {"a", "bc", "\n"}, {{0, "abc"}}},
+	{"two lines in one chunk", 16, {"a\nb\n"}, {{0, "a"}, {0, "b"}}},
+	{"CRLF", 16, {"abc\r\n"}, {{0, "abc"}}},
+	{"CR split from LF", 16, {"abc\r", "\n"}, {{0, "abc"}}},
+	{"CR inside kept", 16, {"a\rb\n"}, {{0, "a\rb"}}},
+	{"empty line", 16, {"\n"}, {{0, ""}}},
+	{"no newline yet", 16, {"abc"}, {{0, NULL}}},
+	{"exactly max", 4, {"abcd\n"}, {{0, "abcd"}}},
+	{"max + 1 then recovery", 4, {"abcde\n", "ok\n"}, {{-EMSGSIZE, NULL}, {0, "ok"}}},
+	{"overlong in pieces", 4, {"abc", "defgh", "ijk\nok\n"}, {{-EMSGSIZE, NULL}, {0, "ok"}}},
+	{"lines around an overlong one",
+	 4,
+	 {"ab\nxxxxxxxxxx\ncd\n"},
+	 {{0, "ab"}, {-EMSGSIZE, NULL}, {0, "cd"}}},
+	{"two overlong lines",
+	 3,
+	 {"aaaaaa\nbbbbbbb\nc\n"},
+	 {{-EMSGSIZE, NULL}, {-EMSGSIZE, NULL}, {0, "c"}}},
+	{"full buffer of short lines",
+	 4,
+	 {"a\nb\nc\nd\n"},
+	 {{0, "a"}, {0, "b"}, {0, "c"}, {0, "d"}}},
 };
 
 static void linebuf_table(void **state)
@@ -277,11 +282,11 @@ static void fifo_create_and_type_check(void **state)
 
 static void unknown_backend(void **state)
 {
-	struct scale_cfg sc = { .backend = "nope" };
-	struct scanner_cfg nc = { .backend = "nope" };
-	struct badge_cfg bc = { .backend = "nope" };
-	struct camera_cfg cc = { .backend = "nope" };
-	struct lights_cfg lc = { .backend = "nope" };
+	struct scale_cfg sc = {.backend = "nope"};
+	struct scanner_cfg nc = {.backend = "nope"};
+	struct badge_cfg bc = {.backend = "nope"};
+	struct camera_cfg cc = {.backend = "nope"};
+	struct lights_cfg lc = {.backend = "nope"};
 	struct scale *s = (struct scale *)&sc; /* must stay untouched */
 	struct scanner *n = NULL;
 	struct badge *b = NULL;
@@ -328,21 +333,21 @@ static void scale_proto_table(void **state)
 		bool stable;
 		enum scale_status status;
 	} rows[] = {
-		{ "1234 stable", 0, 1234, true, SCALE_OK },
-		{ "-5 motion", 0, -5, false, SCALE_OK },
-		{ "  0\tstable  ", 0, 0, true, SCALE_OK },
-		{ "40000 motion over", 0, 40000, false, SCALE_OVER_LIMIT },
-		{ "-20 stable under", 0, -20, true, SCALE_UNDER_ZERO },
-		{ "0 motion fault", 0, 0, false, SCALE_FAULT },
-		{ "2147483647 stable", 0, INT32_MAX, true, SCALE_OK },
-		{ "2147483648 stable", -EBADMSG, 0, 0, 0 },
-		{ "12a stable", -EBADMSG, 0, 0, 0 },
-		{ "12 steady", -EBADMSG, 0, 0, 0 },
-		{ "12", -EBADMSG, 0, 0, 0 },
-		{ "stable 12", -EBADMSG, 0, 0, 0 },
-		{ "12 stable over extra", -EBADMSG, 0, 0, 0 },
-		{ "12 stable bogus", -EBADMSG, 0, 0, 0 },
-		{ "", -EBADMSG, 0, 0, 0 },
+		{"1234 stable", 0, 1234, true, SCALE_OK},
+		{"-5 motion", 0, -5, false, SCALE_OK},
+		{"  0\tstable  ", 0, 0, true, SCALE_OK},
+		{"40000 motion over", 0, 40000, false, SCALE_OVER_LIMIT},
+		{"-20 stable under", 0, -20, true, SCALE_UNDER_ZERO},
+		{"0 motion fault", 0, 0, false, SCALE_FAULT},
+		{"2147483647 stable", 0, INT32_MAX, true, SCALE_OK},
+		{"2147483648 stable", -EBADMSG, 0, 0, 0},
+		{"12a stable", -EBADMSG, 0, 0, 0},
+		{"12 steady", -EBADMSG, 0, 0, 0},
+		{"12", -EBADMSG, 0, 0, 0},
+		{"stable 12", -EBADMSG, 0, 0, 0},
+		{"12 stable over extra", -EBADMSG, 0, 0, 0},
+		{"12 stable bogus", -EBADMSG, 0, 0, 0},
+		{"", -EBADMSG, 0, 0, 0},
 	};
 	struct scale_reading rd;
 	size_t i;
@@ -364,7 +369,7 @@ static void scale_proto_table(void **state)
 
 static struct scale *open_scale(const char *name)
 {
-	struct scale_cfg cfg = { .backend = "sim" };
+	struct scale_cfg cfg = {.backend = "sim"};
 	struct scale *s = NULL;
 
 	copy_str(cfg.device, sizeof(cfg.device), tpath(name));
@@ -418,7 +423,7 @@ static void scale_split_lines_and_reopen(void **state)
 static void scale_bad_lines_and_tare(void **state)
 {
 	struct scale *s = open_scale("scale-bad");
-	struct scale_reading rd = { .grams = 99 };
+	struct scale_reading rd = {.grams = 99};
 	char longline[200];
 	int w;
 
@@ -431,7 +436,7 @@ static void scale_bad_lines_and_tare(void **state)
 	put(w, " stable\n1 2\n100 stable\n");
 	assert_true(readable(scale_get_fd(s), WAIT_MS));
 	assert_int_equal(scale_on_readable(s, &rd), -EBADMSG);
-	assert_int_equal(rd.grams, 99); /* untouched */
+	assert_int_equal(rd.grams, 99);			       /* untouched */
 	assert_int_equal(scale_on_readable(s, &rd), -EBADMSG); /* overlong */
 	assert_int_equal(scale_on_readable(s, &rd), -EBADMSG);
 	assert_int_equal(scale_on_readable(s, &rd), 0);
@@ -452,7 +457,7 @@ static void scale_bad_lines_and_tare(void **state)
 
 static void scale_open_not_a_fifo(void **state)
 {
-	struct scale_cfg cfg = { .backend = "sim" };
+	struct scale_cfg cfg = {.backend = "sim"};
 	struct scale *s = NULL;
 	int fd;
 
@@ -469,7 +474,7 @@ static void scale_open_not_a_fifo(void **state)
 
 static struct scanner *open_scanner(const char *name)
 {
-	struct scanner_cfg cfg = { .backend = "sim" };
+	struct scanner_cfg cfg = {.backend = "sim"};
 	struct scanner *s = NULL;
 
 	copy_str(cfg.device, sizeof(cfg.device), tpath(name));
@@ -480,7 +485,9 @@ static struct scanner *open_scanner(const char *name)
 
 static void scanner_escapes(void **state)
 {
-	static const char label[] = "[)>\x1e" "01\x1d" "1Z999AA10123456784\x1dUPS\x1e\x04";
+	static const char label[] = "[)>\x1e"
+				    "01\x1d"
+				    "1Z999AA10123456784\x1dUPS\x1e\x04";
 	struct scanner *s = open_scanner("scanner-esc");
 	struct scanner_scan scan;
 	int w;
@@ -509,7 +516,7 @@ static void scanner_escapes(void **state)
 static void scanner_bad_and_overlong(void **state)
 {
 	struct scanner *s = open_scanner("scanner-bad");
-	struct scanner_scan scan = { .len = 77 };
+	struct scanner_scan scan = {.len = 77};
 	static char big[SCANNER_SIM_LINE_MAX + 100];
 	int w;
 
@@ -553,8 +560,8 @@ static void scanner_bad_and_overlong(void **state)
 
 static void badge_lines(void **state)
 {
-	struct badge_cfg cfg = { .backend = "sim" };
-	struct badge_read rd = { .id = "untouched" };
+	struct badge_cfg cfg = {.backend = "sim"};
+	struct badge_read rd = {.id = "untouched"};
 	char id[BADGE_ID_MAX + 3];
 	struct badge *b = NULL;
 	int w;
@@ -600,8 +607,8 @@ static void badge_lines(void **state)
 
 static struct lights *open_lights(const char *name)
 {
-	struct lights_cfg cfg = { .backend = "sim", .red = -1, .amber = -1, .green = -1,
-				  .buzzer = -1 };
+	struct lights_cfg cfg = {
+		.backend = "sim", .red = -1, .amber = -1, .green = -1, .buzzer = -1};
 	struct lights *l = NULL;
 
 	copy_str(cfg.device, sizeof(cfg.device), tpath(name));
@@ -616,11 +623,11 @@ static void lights_proto_masks(void **state)
 		unsigned mask;
 		const char *text;
 	} rows[] = {
-		{ 0, "off" },
-		{ LIGHT_RED, "red" },
-		{ LIGHT_GREEN | LIGHT_BUZZER, "green,buzzer" },
-		{ LIGHTS_MASK_ALL, "red,amber,green,buzzer" },
-		{ LIGHT_AMBER | LIGHT_RED, "red,amber" },
+		{0, "off"},
+		{LIGHT_RED, "red"},
+		{LIGHT_GREEN | LIGHT_BUZZER, "green,buzzer"},
+		{LIGHTS_MASK_ALL, "red,amber,green,buzzer"},
+		{LIGHT_AMBER | LIGHT_RED, "red,amber"},
 	};
 	char buf[LIGHTS_MASK_TEXT_MAX];
 	unsigned m = 1234;
@@ -739,11 +746,15 @@ static void lights_no_reader_never_blocks(void **state)
 
 /* ---- camera ---- */
 
-static struct camera *open_camera(enum camera_format fmt, unsigned w, unsigned h,
-				  unsigned warmup, const char *device)
+static struct camera *open_camera(enum camera_format fmt, unsigned w, unsigned h, unsigned warmup,
+				  const char *device)
 {
-	struct camera_cfg cfg = { .backend = "sim", .format = fmt, .width = w, .height = h,
-				  .jpeg_quality = 80, .warmup_frames = warmup };
+	struct camera_cfg cfg = {.backend = "sim",
+				 .format = fmt,
+				 .width = w,
+				 .height = h,
+				 .jpeg_quality = 80,
+				 .warmup_frames = warmup};
 	struct camera *c = NULL;
 
 	copy_str(cfg.device, sizeof(cfg.device), device ? device : "");
@@ -889,9 +900,8 @@ static void camera_mjpeg_from_directory(void **state)
 	memset(rgb, 0x80, sizeof(rgb));
 	enc = tjInitCompress();
 	assert_non_null(enc);
-	assert_int_equal(tjCompress2(enc, rgb, 64, 0, 48, TJPF_RGB, &jpeg, &jlen, TJSAMP_422, 90,
-				     0),
-			 0);
+	assert_int_equal(
+		tjCompress2(enc, rgb, 64, 0, 48, TJPF_RGB, &jpeg, &jlen, TJSAMP_422, 90, 0), 0);
 	assert_true(jlen + 100 <= sizeof(padded));
 	memcpy(padded, jpeg, jlen);
 	memset(padded + jlen, 0, 100);
@@ -920,8 +930,8 @@ static void camera_mjpeg_from_directory(void **state)
 
 static void camera_bad_config(void **state)
 {
-	struct camera_cfg cfg = { .backend = "sim", .format = CAMERA_FMT_YUYV, .width = 63,
-				  .height = 48 };
+	struct camera_cfg cfg = {
+		.backend = "sim", .format = CAMERA_FMT_YUYV, .width = 63, .height = 48};
 	struct camera *c = NULL;
 
 	(void)state;
@@ -1053,8 +1063,8 @@ struct station {
 
 static void station_open(struct station *st)
 {
-	struct scanner_cfg nc = { .backend = "sim" };
-	struct badge_cfg bc = { .backend = "sim" };
+	struct scanner_cfg nc = {.backend = "sim"};
+	struct badge_cfg bc = {.backend = "sim"};
 
 	st->scale = open_scale("tool-scale");
 	copy_str(nc.device, sizeof(nc.device), tpath("tool-scanner"));
@@ -1074,18 +1084,19 @@ static void station_close(struct station *st)
 
 static void tool_scenario(void **state)
 {
-	static const char scenario[] =
-		"# a happy package\n"
-		"badge P-17\n"
-		"expect amber\n"
-		"scan [)>\\x1e01\\x1d1Z999AA10123456784\\x1e\\x04\n"
-		"\n"
-		"weigh 1250 motion\n"
-		"weigh 1250\n"
-		"expect green 5\n"
-		"expect-text \"Sealed 1250\" 5\n"
-		"pause 20\n";
-	static const char label[] = "[)>\x1e" "01\x1d" "1Z999AA10123456784\x1e\x04";
+	static const char scenario[] = "# a happy package\n"
+				       "badge P-17\n"
+				       "expect amber\n"
+				       "scan [)>\\x1e01\\x1d1Z999AA10123456784\\x1e\\x04\n"
+				       "\n"
+				       "weigh 1250 motion\n"
+				       "weigh 1250\n"
+				       "expect green 5\n"
+				       "expect-text \"Sealed 1250\" 5\n"
+				       "pause 20\n";
+	static const char label[] = "[)>\x1e"
+				    "01\x1d"
+				    "1Z999AA10123456784\x1e\x04";
 	char tool[PATH_MAX], board[PATH_MAX], scn[PATH_MAX], out[8192];
 	struct station st;
 	struct scanner_scan scan;
@@ -1098,7 +1109,8 @@ static void tool_scenario(void **state)
 
 	(void)state;
 	if (!find_tool(tool, sizeof(tool))) {
-		fprintf(stderr, "SKIP: sealbench-sim not built next to the tests (or $SEALBENCH_SIM)\n");
+		fprintf(stderr,
+			"SKIP: sealbench-sim not built next to the tests (or $SEALBENCH_SIM)\n");
 		skip();
 	}
 	copy_str(board, sizeof(board), tpath("board.conf"));
@@ -1108,8 +1120,8 @@ static void tool_scenario(void **state)
 	station_open(&st);
 
 	{
-		const char *const argv[] = { tool, "--board", board, "--dir", tmpdir, "-v",
-					     "scenario", scn, NULL };
+		const char *const argv[] = {tool, "--board",  board, "--dir", tmpdir,
+					    "-v", "scenario", scn,   NULL};
 
 		tool_start(&t, tool, argv, NULL);
 	}
@@ -1117,9 +1129,9 @@ static void tool_scenario(void **state)
 	deadline = clock_now_ns() + TOOL_WAIT_MS * NSEC_PER_MSEC;
 	while (!got_stable && clock_now_ns() < deadline) {
 		struct pollfd pfd[3] = {
-			{ .fd = badge_get_fd(st.badge), .events = POLLIN },
-			{ .fd = scanner_get_fd(st.scanner), .events = POLLIN },
-			{ .fd = scale_get_fd(st.scale), .events = POLLIN },
+			{.fd = badge_get_fd(st.badge), .events = POLLIN},
+			{.fd = scanner_get_fd(st.scanner), .events = POLLIN},
+			{.fd = scale_get_fd(st.scale), .events = POLLIN},
 		};
 
 		assert_true(poll(pfd, 3, WAIT_MS) > 0);
@@ -1166,7 +1178,8 @@ static void tool_failures(void **state)
 
 	(void)state;
 	if (!find_tool(tool, sizeof(tool))) {
-		fprintf(stderr, "SKIP: sealbench-sim not built next to the tests (or $SEALBENCH_SIM)\n");
+		fprintf(stderr,
+			"SKIP: sealbench-sim not built next to the tests (or $SEALBENCH_SIM)\n");
 		skip();
 	}
 	copy_str(board, sizeof(board), tpath("board.conf"));
@@ -1176,7 +1189,7 @@ static void tool_failures(void **state)
 	station_open(&st);
 
 	{
-		const char *const argv[] = { tool, "-b", board, "-d", tmpdir, "scenario", scn, NULL };
+		const char *const argv[] = {tool, "-b", board, "-d", tmpdir, "scenario", scn, NULL};
 
 		tool_start(&t, tool, argv, NULL);
 	}
@@ -1189,7 +1202,7 @@ static void tool_failures(void **state)
 	/* A bad command names its line too. */
 	write_file(scn, "weigh heavy\n", 12);
 	{
-		const char *const argv[] = { tool, "-b", board, "-d", tmpdir, "scenario", scn, NULL };
+		const char *const argv[] = {tool, "-b", board, "-d", tmpdir, "scenario", scn, NULL};
 
 		tool_start(&t, tool, argv, NULL);
 	}
@@ -1199,7 +1212,7 @@ static void tool_failures(void **state)
 
 	/* Usage errors exit 2. */
 	{
-		const char *const argv[] = { tool, "scenario", scn, NULL };
+		const char *const argv[] = {tool, "scenario", scn, NULL};
 
 		tool_start(&t, tool, argv, NULL);
 	}
@@ -1217,7 +1230,8 @@ static void tool_interactive(void **state)
 
 	(void)state;
 	if (!find_tool(tool, sizeof(tool))) {
-		fprintf(stderr, "SKIP: sealbench-sim not built next to the tests (or $SEALBENCH_SIM)\n");
+		fprintf(stderr,
+			"SKIP: sealbench-sim not built next to the tests (or $SEALBENCH_SIM)\n");
 		skip();
 	}
 	copy_str(board, sizeof(board), tpath("board.conf"));
@@ -1227,7 +1241,7 @@ static void tool_interactive(void **state)
 	assert_int_equal(lights_set(st.lights, LIGHT_RED), 0);
 	assert_int_equal(lights_text(st.lights, "Blocked: no signature"), 0);
 	{
-		const char *const argv[] = { tool, "-b", board, "-d", tmpdir, "interactive", NULL };
+		const char *const argv[] = {tool, "-b", board, "-d", tmpdir, "interactive", NULL};
 
 		tool_start(&t, tool, argv, "bogus\nexpect-text Blocked 2\nweigh 7 motion");
 	}

@@ -58,7 +58,7 @@ static void encode_gray_levels(void **state)
 	static const struct {
 		uint8_t y;
 		int want;
-	} rows[] = { { 16, 0 }, { 235, 255 }, { 126, 128 }, { 0, 0 }, { 255, 255 } };
+	} rows[] = {{16, 0}, {235, 255}, {126, 128}, {0, 0}, {255, 255}};
 	struct hal_jpeg *j;
 	const uint8_t *jpeg;
 	size_t len, i, k;
@@ -67,8 +67,8 @@ static void encode_gray_levels(void **state)
 	assert_int_equal(hal_jpeg_new(&j), 0);
 	for (k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
 		fill_yuyv(64, 48, rows[k].y, 128, 128);
-		assert_int_equal(hal_jpeg_encode_yuyv(j, frame, 64 * 48 * 2, 64, 48, 95, &jpeg, &len),
-				 0);
+		assert_int_equal(
+			hal_jpeg_encode_yuyv(j, frame, 64 * 48 * 2, 64, 48, 95, &jpeg, &len), 0);
 		decode(jpeg, len, 64, 48, TJPF_GRAY);
 		for (i = 0; i < 64 * 48; i++)
 			assert_in_range(pixels[i], rows[k].want > 2 ? rows[k].want - 2 : 0,
@@ -116,7 +116,7 @@ static void encode_red(void **state)
 
 static void encode_sizes_and_reuse(void **state)
 {
-	static const unsigned sizes[][2] = { { 2, 1 }, { 6, 5 }, { 18, 7 }, { 640, 480 } };
+	static const unsigned sizes[][2] = {{2, 1}, {6, 5}, {18, 7}, {640, 480}};
 	const uint8_t *jpeg, *first = NULL;
 	struct hal_jpeg *j;
 	size_t len, k;
@@ -128,9 +128,9 @@ static void encode_sizes_and_reuse(void **state)
 		unsigned w = sizes[k][0], h = sizes[k][1];
 
 		fill_yuyv(w, h, 128, 128, 128);
-		assert_int_equal(hal_jpeg_encode_yuyv(j, frame, (size_t)w * h * 2, w, h, 85, &jpeg,
-						      &len),
-				 0);
+		assert_int_equal(
+			hal_jpeg_encode_yuyv(j, frame, (size_t)w * h * 2, w, h, 85, &jpeg, &len),
+			0);
 		decode(jpeg, len, w, h, TJPF_GRAY);
 		/* Reserved once: the output buffer is the same every time. */
 		if (!first)
@@ -213,7 +213,7 @@ static void probe_whole_and_padded(void **state)
 static void probe_rejects(void **state)
 {
 	static const uint8_t garbage[] = "hello, not a jpeg";
-	static const uint8_t soi_only[] = { 0xFF, 0xD8, 0xFF, 0xD9 };
+	static const uint8_t soi_only[] = {0xFF, 0xD8, 0xFF, 0xD9};
 	unsigned w = 7, h = 7;
 	struct hal_jpeg *j;
 	size_t len, got = 7;
@@ -239,7 +239,7 @@ static void probe_rejects(void **state)
 static void probe_eoi_before_scan_does_not_count(void **state)
 {
 	/* An APP1 segment whose payload holds FF D9 (as an EXIF thumbnail's end does). */
-	static const uint8_t app1[] = { 0xFF, 0xE1, 0x00, 0x06, 'x', 'y', 0xFF, 0xD9 };
+	static const uint8_t app1[] = {0xFF, 0xE1, 0x00, 0x06, 'x', 'y', 0xFF, 0xD9};
 	static uint8_t buf[sizeof(frame)];
 	struct hal_jpeg *j;
 	size_t len, n, got;

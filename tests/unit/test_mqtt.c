@@ -8,7 +8,6 @@
  * own: no-local), and can ack evidence and answer order requests like central does. Tests
  * drive ev_run_once() until a condition holds or a deadline passes; nothing sleeps.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -37,27 +36,27 @@
 #include "src/outbox.h"
 #include "tests/harness/broker.h"
 
-#define SITE "site1"
-#define STATION "st1"
-#define T_PREFIX "sealbench/v1/" SITE "/" STATION "/"
-#define T_EVIDENCE T_PREFIX "evidence"
-#define T_PHOTO T_PREFIX "photo/"
-#define T_ACK T_PREFIX "ack"
-#define T_STATUS T_PREFIX "status"
-#define T_ORDERS_REQ "sealbench/v1/" SITE "/orders/request"
-#define T_ORDERS_RESP T_PREFIX "orders/response"
+#define SITE	       "site1"
+#define STATION	       "st1"
+#define T_PREFIX       "sealbench/v1/" SITE "/" STATION "/"
+#define T_EVIDENCE     T_PREFIX "evidence"
+#define T_PHOTO	       T_PREFIX "photo/"
+#define T_ACK	       T_PREFIX "ack"
+#define T_STATUS       T_PREFIX "status"
+#define T_ORDERS_REQ   "sealbench/v1/" SITE "/orders/request"
+#define T_ORDERS_RESP  T_PREFIX "orders/response"
 #define STATUS_OFFLINE "{\"online\":false,\"station\":\"" STATION "\"}"
-#define STATUS_ONLINE "{\"online\":true,\"station\":\"" STATION "\"}"
+#define STATUS_ONLINE  "{\"online\":true,\"station\":\"" STATION "\"}"
 
 #define CHUNK 1000
 /** Messages the test client keeps (the busiest test sees ~200 with duplicates). */
 #define MSGS_MAX 4096
 /** Records a test may put (the kill test puts 40). */
 #define RECS_MAX 64
-#define ID_LEN 64
-#define HEX_LEN 65
+#define ID_LEN	 64
+#define HEX_LEN	 65
 /** Ids of on_acked calls kept. */
-#define ACKED_MAX 256
+#define ACKED_MAX      256
 #define ORDER_JSON_MAX 256
 /** Highest fd scanned when looking for the link's socket. */
 #define FD_SCAN_MAX 1024
@@ -91,7 +90,7 @@ struct tclient {
 	struct mosquitto *mosq;
 	struct ev_source *io;
 	bool subscribed;
-	bool auto_ack;      /* ack each evidence as it arrives */
+	bool auto_ack;	    /* ack each evidence as it arrives */
 	bool answer_orders; /* answer order requests */
 	char order_resp_topic[128];
 	char order_req_json[ORDER_JSON_MAX];
@@ -136,15 +135,16 @@ static uint64_t put_record(struct fx *fx, size_t photo_len)
 {
 	uint64_t seq = outbox_get_next_seq(fx->ob);
 	struct rec *rc;
-	struct outbox_put_req req = { 0 };
+	struct outbox_put_req req = {0};
 	char json[256];
 	int n;
 
 	assert_true(seq <= RECS_MAX);
 	rc = &fx->recs[seq];
 	snprintf(rc->id, sizeof(rc->id), "%s-%010llu", STATION, (unsigned long long)seq);
-	n = snprintf(json, sizeof(json), "{\"id\":\"%s\",\"seq\":%llu,\"prev\":\"%s\",\"x\":\"\xc3\xa9\"}",
-		     rc->id, (unsigned long long)seq, outbox_get_last_hash(fx->ob));
+	n = snprintf(json, sizeof(json),
+		     "{\"id\":\"%s\",\"seq\":%llu,\"prev\":\"%s\",\"x\":\"\xc3\xa9\"}", rc->id,
+		     (unsigned long long)seq, outbox_get_last_hash(fx->ob));
 	assert_true(n > 0 && (size_t)n < sizeof(json));
 	rc->json = strdup(json);
 	assert_non_null(rc->json);
@@ -173,7 +173,7 @@ static uint64_t put_record(struct fx *fx, size_t photo_len)
 /* State of row @p seq: QUEUED/SENT, or ACKED when it is no longer among the unacked. */
 static enum outbox_state row_state(struct fx *fx, uint64_t seq)
 {
-	struct outbox_row row = { 0 };
+	struct outbox_row row = {0};
 	enum outbox_state st;
 	int r = outbox_next_unacked(fx->ob, seq - 1, &row);
 
@@ -344,9 +344,9 @@ static int tc_io(struct ev_source *s, int fd, uint32_t revents, void *userdata)
 static void tc_publish(struct tclient *tc, const char *topic, const void *payload, size_t len,
 		       const mosquitto_property *props)
 {
-	assert_int_equal(mosquitto_publish_v5(tc->mosq, NULL, topic, (int)len, payload, 1, false,
-					      props),
-			 MOSQ_ERR_SUCCESS);
+	assert_int_equal(
+		mosquitto_publish_v5(tc->mosq, NULL, topic, (int)len, payload, 1, false, props),
+		MOSQ_ERR_SUCCESS);
 	tc_update(tc);
 }
 
@@ -372,8 +372,8 @@ static void tc_answer_order(struct tclient *tc, const struct mosquitto_message *
 	void *cd = NULL;
 	uint16_t cdlen = 0;
 
-	assert_non_null(mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC,
-						       &resp_topic, false));
+	assert_non_null(mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &resp_topic,
+						       false));
 	assert_non_null(mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &cd,
 						       &cdlen, false));
 	snprintf(tc->order_resp_topic, sizeof(tc->order_resp_topic), "%s", resp_topic);
@@ -480,15 +480,16 @@ static void tc_connect(struct fx *fx)
 	tc->fx = fx;
 	tc->mosq = mosquitto_new(NULL, true, tc);
 	assert_non_null(tc->mosq);
-	assert_int_equal(mosquitto_int_option(tc->mosq, MOSQ_OPT_PROTOCOL_VERSION,
-					      MQTT_PROTOCOL_V5),
-			 MOSQ_ERR_SUCCESS);
+	assert_int_equal(
+		mosquitto_int_option(tc->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5),
+		MOSQ_ERR_SUCCESS);
 	mosquitto_connect_v5_callback_set(tc->mosq, tc_on_connect);
 	mosquitto_subscribe_v5_callback_set(tc->mosq, tc_on_subscribe);
 	mosquitto_message_v5_callback_set(tc->mosq, tc_on_message);
 	mosquitto_disconnect_v5_callback_set(tc->mosq, tc_on_disconnect);
 	assert_int_equal(mosquitto_connect_bind_v5(tc->mosq, "127.0.0.1",
-						   (int)broker_get_port(fx->broker), 60, NULL, NULL),
+						   (int)broker_get_port(fx->broker), 60, NULL,
+						   NULL),
 			 MOSQ_ERR_SUCCESS);
 	assert_int_equal(ev_add_io(fx->ev, mosquitto_socket(tc->mosq), EPOLLIN, tc_io, tc, &tc->io),
 			 0);
@@ -552,7 +553,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 static int setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
-	struct outbox_cfg ocfg = { .quota_bytes = 64u << 20, .photo_retention_ms = 3600000 };
+	struct outbox_cfg ocfg = {.quota_bytes = 64u << 20, .photo_retention_ms = 3600000};
 	char db[PATH_MAX + 16];
 
 	if (!fx)
@@ -562,8 +563,7 @@ static int setup(void **state)
 		return -1;
 	snprintf(db, sizeof(db), "%s/outbox.db", fx->dir);
 	ocfg.path = db;
-	if (outbox_open(&ocfg, &fx->ob) < 0 || ev_new(&fx->ev) < 0 ||
-	    broker_start(&fx->broker) < 0)
+	if (outbox_open(&ocfg, &fx->ob) < 0 || ev_new(&fx->ev) < 0 || broker_start(&fx->broker) < 0)
 		return -1;
 	fx->cfg = (struct mqtt_link_cfg){
 		.host = "127.0.0.1",
@@ -753,6 +753,30 @@ static void test_broker_killed_mid_delivery(void **state)
 	check_photo(fx, 3, 3);
 }
 
+/* A record PUBACKed but not acked by central is published again after ack_timeout, on the
+ * same connection, until central acks it. */
+static void test_ack_timeout_republish(void **state)
+{
+	struct fx *fx = *state;
+	size_t n;
+
+	fx->cfg.ack_timeout_ms = 200;
+	put_record(fx, CHUNK + 1);
+	tc_connect(fx);
+	link_start(fx);
+	assert_true(run_until(fx, cond_evidence_at_least, 3, WAIT_MS));
+	assert_int_equal(fx->ups, 1); /* no reconnect involved */
+	assert_int_equal(row_state(fx, 1), OUTBOX_SENT);
+	check_photo(fx, 1, 2); /* every copy comes with its chunks */
+	assert_true(count_topic(fx, T_PHOTO "st1-0000000001/1") >= 2);
+
+	tc_ack(&fx->tc, fx->recs[1].id);
+	assert_true(run_until(fx, cond_all_acked, 0, WAIT_MS));
+	n = count_topic(fx, T_EVIDENCE);
+	run_for(fx, 600); /* three ack timeouts: nothing more goes out */
+	assert_int_equal(count_topic(fx, T_EVIDENCE), n);
+}
+
 /* 4. Order request/response with correlation data; central answers on the response topic. */
 static void test_order_round_trip(void **state)
 {
@@ -773,8 +797,8 @@ static void test_order_round_trip(void **state)
 	/* A response with malformed correlation data is dropped. */
 	{
 		mosquitto_property *props = NULL;
-		static const uint8_t short_cd[3] = { 1, 2, 3 };
-		static const uint8_t cd[8] = { 0, 0, 0, 0, 0, 0, 0, 9 };
+		static const uint8_t short_cd[3] = {1, 2, 3};
+		static const uint8_t cd[8] = {0, 0, 0, 0, 0, 0, 0, 9};
 
 		assert_int_equal(mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
 							       short_cd, sizeof(short_cd)),
@@ -809,8 +833,8 @@ static void test_ack_garbage(void **state)
 		"\"st1-0000000001\"",
 		"null",
 	};
-	static const uint8_t binary[] = { 0xff, 0x00, 0xfe, '{', 0x00 };
-	static const uint8_t cd[8] = { 0, 0, 0, 0, 0, 0, 0, 77 };
+	static const uint8_t binary[] = {0xff, 0x00, 0xfe, '{', 0x00};
+	static const uint8_t cd[8] = {0, 0, 0, 0, 0, 0, 0, 77};
 	mosquitto_property *props = NULL;
 	char *deep;
 
@@ -831,9 +855,9 @@ static void test_ack_garbage(void **state)
 	free(deep);
 
 	/* Sentinel: an order response published after the garbage, seen once it is processed. */
-	assert_int_equal(mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, cd,
-						       sizeof(cd)),
-			 MOSQ_ERR_SUCCESS);
+	assert_int_equal(
+		mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, cd, sizeof(cd)),
+		MOSQ_ERR_SUCCESS);
 	tc_publish(&fx->tc, T_ORDERS_RESP, "{}", 2, props);
 	mosquitto_property_free_all(&props);
 	assert_true(run_until(fx, cond_orders, 1, WAIT_MS));
@@ -858,7 +882,8 @@ static int find_link_socket(struct fx *fx)
 
 		if (fd == tc_fd || getpeername(fd, (struct sockaddr *)&peer, &len) < 0)
 			continue;
-		if (peer.sin_family != AF_INET || ntohs(peer.sin_port) != broker_get_port(fx->broker))
+		if (peer.sin_family != AF_INET ||
+		    ntohs(peer.sin_port) != broker_get_port(fx->broker))
 			continue;
 		assert_int_equal(found, -1); /* exactly one */
 		found = fd;
@@ -875,16 +900,18 @@ static void test_status_and_will(void **state)
 	ssize_t at;
 	int fd;
 
+	tc_connect(fx);
 	link_start(fx);
 	assert_true(run_until(fx, cond_connected, 0, WAIT_MS));
 	assert_int_equal(mqtt_link_set_status(fx->link, status), 0);
-	run_for(fx, 50);
+	w = (struct status_wait){.from = 0, .payload = status};
+	assert_true(run_until(fx, cond_status, (uintptr_t)&w, WAIT_MS)); /* live: broker has it */
 
 	/* A client subscribing afterwards gets the status as a retained message. */
+	w.from = fx->nmsgs;
 	tc_connect(fx);
-	w = (struct status_wait){ .from = 0, .payload = status };
 	assert_true(run_until(fx, cond_status, (uintptr_t)&w, WAIT_MS));
-	at = find_msg(fx, 0, T_STATUS, status);
+	at = find_msg(fx, w.from, T_STATUS, status);
 	assert_true(fx->msgs[at].retain);
 
 	/* Abrupt end of the TCP connection without DISCONNECT: the broker publishes the will. */
@@ -966,6 +993,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delivery_and_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broker_down_at_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broker_killed_mid_delivery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_timeout_republish, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_order_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_and_will, setup, teardown),
