@@ -285,6 +285,7 @@ int main(int argc, char **argv)
 
 	r = station_new(&(struct station_parts){ .ev = ev,
 						 .cfg = &cfg,
+						 .board = &board,
 						 .firmware_version = SEALBENCH_VERSION,
 						 .scale = dev.scale,
 						 .scanner = dev.scanner,
@@ -297,6 +298,7 @@ int main(int argc, char **argv)
 		log_err("sealbenchd", "station: %s", strerror(-r));
 		goto out;
 	}
+	dev = (struct devices){ 0 }; /* the station owns them now */
 	snprintf(client_id, sizeof(client_id), "sealbench-%s-%s", cfg.site, cfg.station);
 	r = mqtt_link_new(ev,
 			  &(struct mqtt_link_cfg){ .host = cfg.mqtt_host,

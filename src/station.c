@@ -27,6 +27,11 @@
 #define PRUNE_INTERVAL_NS (3600ull * NSEC_PER_SEC)
 /** Room for the error text shown in the status. */
 #define LAST_ERROR_MAX 160
+/** A device that went away is re-opened after this, doubling up to the cap (unplug/replug). */
+#define REOPEN_MIN_NS (1 * NSEC_PER_SEC)
+#define REOPEN_MAX_NS (30 * NSEC_PER_SEC)
+/** Room for a device model string in the record. */
+#define MODEL_MAX 64
 
 enum dev { DEV_SCALE, DEV_SCANNER, DEV_BADGE, DEV_CAMERA, _DEV_MAX };
 
@@ -45,6 +50,10 @@ struct station {
 
 	struct ev_source *io[_DEV_MAX];
 	bool dev_down[_DEV_MAX];
+	char model[_DEV_MAX][MODEL_MAX]; /* copied: a closed device's own string is gone */
+	bool owns_devices;
+	struct ev_source *reopen_timer;
+	uint64_t reopen_delay_ns;
 	struct ev_source *pl_timer;
 	struct ev_source *status_timer;
 	struct ev_source *prune_timer;
@@ -239,13 +248,46 @@ static const struct pipeline_ops station_pipeline_ops = {
 
 /* ---- devices --------------------------------------------------------------------------- */
 
-static void device_failed(struct station *st, enum dev d, int err)
+static void close_device(struct station *st, enum dev d)
 {
-	log_err("station", "%s stopped: %s", dev_names[d], strerror(-err));
 	ev_source_free(st->io[d]);
 	st->io[d] = NULL;
+	switch (d) {
+	case DEV_SCALE:
+		scale_close(st->parts.scale);
+		st->parts.scale = NULL;
+		break;
+	case DEV_SCANNER:
+		scanner_close(st->parts.scanner);
+		st->parts.scanner = NULL;
+		break;
+	case DEV_BADGE:
+		badge_close(st->parts.badge);
+		st->parts.badge = NULL;
+		break;
+	case DEV_CAMERA:
+		camera_close(st->parts.camera);
+		st->parts.camera = NULL;
+		st->capture_pending = false;
+		break;
+	case _DEV_MAX:
+		break;
+	}
+}
+
+/* The device stopped (unplugged, I/O error): close it, say so, and try to open it again
+ * from the board file on a backoff timer. The station keeps sealing what it can. */
+static void device_failed(struct station *st, enum dev d, int err)
+{
+	log_err("station", "%s stopped: %s; re-opening it every few seconds", dev_names[d],
+		strerror(-err));
+	close_device(st, d);
 	st->dev_down[d] = true;
 	set_error(st, "%s: %s", dev_names[d], strerror(-err));
+	if (st->parts.board && !st->reopen_delay_ns) {
+		st->reopen_delay_ns = REOPEN_MIN_NS;
+		ev_timer_arm_in(st->reopen_timer, st->reopen_delay_ns);
+	}
 }
 
 /* A decode error drops one message and goes on; anything else stops the device. */
@@ -344,6 +386,89 @@ static int on_camera(struct ev_source *s, int fd, uint32_t revents, void *userda
 			}
 		}
 	}
+	return 0;
+}
+
+static int watch(struct station *st, enum dev d, int fd, ev_io_cb cb);
+
+static void copy_model(struct station *st, enum dev d, const char *model)
+{
+	snprintf(st->model[d], sizeof(st->model[d]), "%s", model ? model : "");
+}
+
+static int reopen(struct station *st, enum dev d)
+{
+	const struct board_cfg *b = st->parts.board;
+	int r = -ENODEV;
+
+	switch (d) {
+	case DEV_SCALE:
+		r = scale_open(&b->scale, &st->parts.scale);
+		if (r == 0) {
+			copy_model(st, d, scale_get_model(st->parts.scale));
+			r = watch(st, d, scale_get_fd(st->parts.scale), on_scale);
+		}
+		break;
+	case DEV_SCANNER:
+		r = scanner_open(&b->scanner, &st->parts.scanner);
+		if (r == 0) {
+			copy_model(st, d, scanner_get_model(st->parts.scanner));
+			r = watch(st, d, scanner_get_fd(st->parts.scanner), on_scanner);
+		}
+		break;
+	case DEV_BADGE:
+		r = badge_open(&b->badge, &st->parts.badge);
+		if (r == 0) {
+			copy_model(st, d, badge_get_model(st->parts.badge));
+			r = watch(st, d, badge_get_fd(st->parts.badge), on_badge);
+		}
+		break;
+	case DEV_CAMERA:
+		r = camera_open(&b->camera, &st->parts.camera);
+		if (r == 0) {
+			copy_model(st, d, camera_get_model(st->parts.camera));
+			r = watch(st, d, camera_get_fd(st->parts.camera), on_camera);
+		}
+		break;
+	case _DEV_MAX:
+		break;
+	}
+	if (r < 0)
+		close_device(st, d);
+	return r;
+}
+
+static int on_reopen_timer(struct ev_source *s, uint64_t now_ns, void *userdata)
+{
+	struct station *st = userdata;
+	bool still_down = false;
+
+	(void)now_ns;
+	for (int d = 0; d < _DEV_MAX; d++) {
+		int r;
+
+		if (!st->dev_down[d])
+			continue;
+		r = reopen(st, (enum dev)d);
+		if (r < 0) {
+			log_debug("station", "%s still away: %s", dev_names[d], strerror(-r));
+			still_down = true;
+			continue;
+		}
+		st->dev_down[d] = false;
+		log_notice("station", "%s is back", dev_names[d]);
+		status_changed(st);
+	}
+	if (!still_down) {
+		st->reopen_delay_ns = 0;
+		st->last_error[0] = '\0';
+		pipeline_refresh(st->pl);
+		return 0;
+	}
+	st->reopen_delay_ns *= 2;
+	if (st->reopen_delay_ns > REOPEN_MAX_NS)
+		st->reopen_delay_ns = REOPEN_MAX_NS;
+	ev_timer_arm_in(s, st->reopen_delay_ns);
 	return 0;
 }
 
@@ -494,12 +619,16 @@ int station_new(const struct station_parts *parts, struct station **ret)
 		.site = parts->cfg->site,
 		.station = parts->cfg->station,
 		.firmware_version = parts->firmware_version,
-		.scale_model = parts->scale ? scale_get_model(parts->scale) : "",
-		.scanner_model = parts->scanner ? scanner_get_model(parts->scanner) : "",
-		.camera_model = parts->camera ? camera_get_model(parts->camera) : "",
-		.badge_model = parts->badge ? badge_get_model(parts->badge) : "",
+		.scale_model = st->model[DEV_SCALE],
+		.scanner_model = st->model[DEV_SCANNER],
+		.camera_model = st->model[DEV_CAMERA],
+		.badge_model = st->model[DEV_BADGE],
 		.rules_version = parts->cfg->rules.version,
 	};
+	copy_model(st, DEV_SCALE, parts->scale ? scale_get_model(parts->scale) : "");
+	copy_model(st, DEV_SCANNER, parts->scanner ? scanner_get_model(parts->scanner) : "");
+	copy_model(st, DEV_BADGE, parts->badge ? badge_get_model(parts->badge) : "");
+	copy_model(st, DEV_CAMERA, parts->camera ? camera_get_model(parts->camera) : "");
 	r = order_cache_new(ORDER_CACHE_MAX, &st->orders);
 	if (r < 0)
 		goto err;
@@ -515,6 +644,9 @@ int station_new(const struct station_parts *parts, struct station **ret)
 	r = ev_add_timer(ev, on_prune_timer, st, &st->prune_timer);
 	if (r < 0)
 		goto err;
+	r = ev_add_timer(ev, on_reopen_timer, st, &st->reopen_timer);
+	if (r < 0)
+		goto err;
 	r = pipeline_new(parts->cfg, &station_pipeline_ops, st, &st->pl);
 	if (r < 0)
 		goto err;
@@ -527,6 +659,7 @@ int station_new(const struct station_parts *parts, struct station **ret)
 	if (r < 0)
 		goto err;
 	ev_timer_arm_in(st->prune_timer, NSEC_PER_SEC);
+	st->owns_devices = true;
 	*ret = st;
 	return 0;
 err:
@@ -538,13 +671,20 @@ void station_free(struct station *st)
 {
 	if (!st)
 		return;
-	for (int d = 0; d < _DEV_MAX; d++)
-		ev_source_free(st->io[d]);
+	for (int d = 0; d < _DEV_MAX; d++) {
+		if (st->owns_devices)
+			close_device(st, (enum dev)d);
+		else
+			ev_source_free(st->io[d]);
+	}
+	ev_source_free(st->reopen_timer);
 	pipeline_free(st->pl);
 	ev_source_free(st->prune_timer);
 	ev_source_free(st->status_timer);
 	ev_source_free(st->pl_timer);
-	indicator_free(st->ind);
+	indicator_free(st->ind); /* turns the lamps off: before the lights are closed */
+	if (st->owns_devices)
+		lights_close(st->parts.lights);
 	order_cache_free(st->orders);
 	free(st);
 }

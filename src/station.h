@@ -25,10 +25,16 @@ struct outbox;
 struct mqtt_link;
 struct station;
 
-/** What the station is built from. All borrowed; each must outlive the station. */
+/**
+ * What the station is built from. ev, cfg, board and outbox are borrowed and must outlive the
+ * station. The devices are handed over: once station_new() succeeds the station owns them
+ * (it closes a device that fails, re-opens it from the board file, and closes them all in
+ * station_free()); if station_new() fails they stay the caller's.
+ */
 struct station_parts {
 	struct ev *ev;
 	const struct station_cfg *cfg;
+	const struct board_cfg *board; /* for re-opening a device after it went away */
 	const char *firmware_version;
 	struct scale *scale;
 	struct scanner *scanner;
@@ -44,7 +50,7 @@ struct station_parts {
  */
 int station_new(const struct station_parts *parts, struct station **ret);
 
-/** @brief Unregister and free (devices, outbox and link are the caller's). Accepts NULL. */
+/** @brief Unregister, close the devices and free (outbox and link are the caller's). NULL ok. */
 void station_free(struct station *st);
 
 /**
