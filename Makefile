@@ -48,6 +48,10 @@ ifeq ($(WITH_SANITIZERS),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 endif
+# libFuzzer (clang): instrument everything, link the fuzzer's main only into fuzz targets.
+ifeq ($(WITH_FUZZER),1)
+CFLAGS += -fsanitize=fuzzer-no-link
+endif
 
 LIB_SRCS ?= $(sort $(wildcard hal/*.c drivers/*/*.c src/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -61,9 +65,14 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HARNESS_SRCS := $(wildcard tests/harness/*.c)
 
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_TARGETS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 15
+
 DAEMON := $(BUILD)/sealbenchd
 
-.PHONY: all deps test unit integration check-layers run demo clean format help
+.PHONY: all deps test unit integration check-layers run demo clean format help fuzz fuzz-long \
+	fuzz-build
 all: $(DAEMON) $(TOOLS)
 
 help:
@@ -96,6 +105,22 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(HARNESS_SRCS:%.c=$(BUI
 
 $(BUILD)/obj/tests/%.o: CFLAGS += $(shell pkg-config --cflags cmocka)
 
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz-build: $(FUZZ_TARGETS)
+
+# Each libFuzzer target runs FUZZ_SECONDS on its seed corpus (tests/fuzz/corpus/<name>/, read
+# only: new inputs go to a temporary directory). make test runs them briefly; fuzz-long for hours.
+fuzz:
+	$(MAKE) CC=clang WITH_SANITIZERS=1 WITH_FUZZER=1 BUILD=build-fuzz OPT=-O1 fuzz-build
+	@tests/run-fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
+fuzz-long:
+	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-3600}
+
 unit: $(UNIT_TESTS)
 	@tests/run-unit.sh $(BUILD) $(UNIT_TESTS)
 
@@ -112,6 +137,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) CC=clang WITH_SANITIZERS=1 BUILD=build-asan OPT=-O1 all $(UNIT_TESTS:$(BUILD)/%=build-asan/%)
 	@tests/check-layers.sh
+	$(MAKE) fuzz
 	@tests/run-all.sh build-asan
 
 run: deps all
@@ -124,6 +150,6 @@ format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-asan run
+	rm -rf build build-asan build-fuzz run
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -8,10 +8,13 @@
 # (backports keeps its default priority of 100, so nothing else is pulled
 # from it).
 #
+# clang's sanitizer and libFuzzer runtimes (libclang-rt-dev) are only a Recommends of
+# clang, and we install without recommends: they are listed explicitly.
+#
 # Usage: tools/deps.sh            (as root, or through sudo)
 set -eu
 
-PKGS="build-essential pkg-config clang clang-format
+PKGS="build-essential pkg-config clang libclang-rt-dev clang-format
 libsqlite3-dev sqlite3 libmosquitto-dev mosquitto mosquitto-clients
 libcjson-dev libinih-dev libcmocka-dev libturbojpeg0-dev libssl-dev
 libusb-1.0-0-dev python3 python3-jsonschema"
