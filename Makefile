@@ -152,4 +152,7 @@ format:
 clean:
 	rm -rf build build-asan build-fuzz run
 
+# Keep the object files of tools and tests (make would delete them as intermediates).
+.SECONDARY:
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

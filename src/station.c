@@ -58,6 +58,7 @@ struct station {
 	struct ev_source *status_timer;
 	struct ev_source *prune_timer;
 	bool status_dirty;
+	bool storage_full; /* can_seal() said no last time it was asked */
 	bool capture_pending;
 	uint64_t capture_ns; /* when the pending capture was asked for */
 	char last_error[LAST_ERROR_MAX];
@@ -221,7 +222,8 @@ static bool op_can_seal(void *ud)
 {
 	struct station *st = ud;
 
-	return outbox_has_room(st->parts.outbox, SEAL_HEADROOM_BYTES);
+	st->storage_full = !outbox_has_room(st->parts.outbox, SEAL_HEADROOM_BYTES);
+	return !st->storage_full;
 }
 
 static void op_arm_timer(void *ud, uint64_t deadline_ns)
@@ -561,9 +563,13 @@ static void cb_acked(void *userdata, const char *id)
 
 	log_debug("station", "central acknowledged %s", id);
 	status_changed(st);
-	/* space may have come back under the quota */
-	if (pipeline_get_state(st->pl) == PL_READY)
+	/* Space may have come back under the quota: re-show the step only then. An ack arrives
+	 * milliseconds after a seal; refreshing on every ack would cut the "Sealed" signal. */
+	if (st->storage_full && pipeline_get_state(st->pl) == PL_READY &&
+	    outbox_has_room(st->parts.outbox, SEAL_HEADROOM_BYTES)) {
+		st->storage_full = false;
 		pipeline_refresh(st->pl);
+	}
 }
 
 static void cb_order_response(void *userdata, uint64_t corr, const char *json, size_t len)
