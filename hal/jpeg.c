@@ -260,6 +260,74 @@ int hal_jpeg_encode_yuyv(struct hal_jpeg *j, const uint8_t *yuyv, size_t len, un
 	return 0;
 }
 
+/* NV12 to I420: luma row by row (expanded unless full range), U/V pairs split into planes. */
+static void nv12_to_i420(const uint8_t *src, unsigned width, unsigned height, bool full_range,
+			 uint8_t *restrict py, uint8_t *restrict pu, uint8_t *restrict pv)
+{
+	size_t ysize = (size_t)width * height, cw = width / 2, ch = (height + 1) / 2, i;
+	const uint8_t *uv = src + ysize;
+
+	if (full_range) {
+		memcpy(py, src, ysize);
+		for (i = 0; i < cw * ch; i++) {
+			pu[i] = uv[2 * i];
+			pv[i] = uv[2 * i + 1];
+		}
+		return;
+	}
+	for (i = 0; i < ysize; i++)
+		py[i] = expand_luma(src[i]);
+	for (i = 0; i < cw * ch; i++) {
+		pu[i] = expand_chroma(uv[2 * i]);
+		pv[i] = expand_chroma(uv[2 * i + 1]);
+	}
+}
+
+int hal_jpeg_encode_nv12(struct hal_jpeg *j, const uint8_t *nv12, size_t len, unsigned width,
+			 unsigned height, unsigned quality, const uint8_t **ret_jpeg,
+			 size_t *ret_len)
+{
+	const unsigned char *planes[3];
+	int strides[3];
+	unsigned char *out;
+	unsigned long out_len;
+	size_t ysize, csize;
+	int r;
+
+	if (!j || !nv12 || !ret_jpeg || !ret_len)
+		return -EINVAL;
+	if (quality < 1 || quality > 100 || !dims_ok(width, height) ||
+	    len < (size_t)width * height + (size_t)width * ((height + 1) / 2)) {
+		set_err(j, "bad quality, frame size or frame length");
+		return -EINVAL;
+	}
+	r = hal_jpeg_reserve(j, width, height);
+	if (r < 0)
+		return r;
+
+	ysize = (size_t)width * height;
+	csize = (size_t)(width / 2) * ((height + 1) / 2);
+	nv12_to_i420(nv12, width, height, j->full_range, j->planes, j->planes + ysize,
+		     j->planes + ysize + csize);
+	planes[0] = j->planes;
+	planes[1] = j->planes + ysize;
+	planes[2] = j->planes + ysize + csize;
+	strides[0] = (int)width;
+	strides[1] = (int)(width / 2);
+	strides[2] = (int)(width / 2);
+
+	out = j->out;
+	out_len = j->out_size;
+	if (tjCompressFromYUVPlanes(j->enc, planes, (int)width, strides, (int)height, TJSAMP_420,
+				    &out, &out_len, (int)quality, TJFLAG_NOREALLOC) < 0) {
+		set_err(j, tjGetErrorStr2(j->enc));
+		return -EIO;
+	}
+	*ret_jpeg = out;
+	*ret_len = out_len;
+	return 0;
+}
+
 /*
  * Walk the marker segments from SOI to the first SOS and return the offset just past the SOS
  * header, where entropy-coded data starts. Inside entropy data a 0xFF is always stuffed

@@ -56,6 +56,22 @@ int hal_jpeg_encode_yuyv(struct hal_jpeg *j, const uint8_t *yuyv, size_t len, un
 			 size_t *ret_len);
 
 /**
+ * @brief Encode an NV12 frame (a full-size Y plane, then one plane of interleaved U/V pairs at
+ * half width and half height) as a baseline JPEG with 4:2:0 chroma. The chroma is
+ * de-interleaved into the planar buffer and handed to TurboJPEG as YUV planes, so no chroma
+ * is resampled. Range handling as for YUYV (hal_jpeg_set_full_range()).
+ * @param nv12 the frame, rows of width bytes, no padding; @p len at least
+ *        width * height + width * ((height + 1) / 2).
+ * @param width even, 2..HAL_JPEG_DIM_MAX; @p height 1..HAL_JPEG_DIM_MAX.
+ * @param quality 1..100.
+ * @param ret_jpeg, ret_len as for hal_jpeg_encode_yuyv(); untouched on failure.
+ * @return 0; -EINVAL bad arguments or short frame; -ENOMEM; -EIO TurboJPEG failed.
+ */
+int hal_jpeg_encode_nv12(struct hal_jpeg *j, const uint8_t *nv12, size_t len, unsigned width,
+			 unsigned height, unsigned quality, const uint8_t **ret_jpeg,
+			 size_t *ret_len);
+
+/**
  * @brief Check that @p buf holds one whole JPEG: SOI, a marker chain up to the first scan
  * that TurboJPEG's header decoder accepts, and an EOI (FFD9) after the scan starts. Padding
  * after the EOI (V4L2 MJPEG buffers often carry some) is tolerated: the last FFD9 counts.

@@ -6,7 +6,8 @@
  * Why the class does the JPEG work: backends deliver what the sensor gives (raw YUYV or the
  * camera's own MJPEG), and the evidence record needs JPEG bytes whose SHA-256 is taken over
  * exactly what is stored. MJPEG frames are checked with a header decode and kept byte for
- * byte (only padding after the EOI marker is cut); YUYV frames are encoded with hal/jpeg.
+ * byte (only padding after the EOI marker is cut); YUYV and NV12 frames are encoded with
+ * hal/jpeg.
  *
  * Capture state: camera_capture() arms one request. Frames that arrive while no request is
  * armed (leftovers from a streaming device) are drained and dropped, so the photo buffers
@@ -27,10 +28,12 @@
 #define CAMERA_JPEG_QUALITY_DEFAULT 85
 
 extern const struct camera_ops camera_sim_ops;
+extern const struct camera_ops camera_v4l2_ops;
 
 /* Registry (STYLE 9); the sim backend is always compiled in. */
 static const struct camera_ops *const camera_backends[] = {
 	&camera_sim_ops,
+	&camera_v4l2_ops,
 	NULL,
 };
 
@@ -65,6 +68,8 @@ enum camera_format camera_format_from_string(const char *s)
 		return CAMERA_FMT_YUYV;
 	if (s && !strcasecmp(s, "mjpeg"))
 		return CAMERA_FMT_MJPEG;
+	if (s && !strcasecmp(s, "nv12"))
+		return CAMERA_FMT_NV12;
 	return _CAMERA_FMT_INVALID;
 }
 
@@ -99,7 +104,7 @@ static int cls_new(struct camera *c)
 		return 0; /* sizes come with the first frame */
 	/* Allocate now so that taking photos does not (STYLE 16). A camera's MJPEG frame is
 	 * smaller than the raw frame in practice; larger ones grow the buffer once. */
-	if (c->cfg.format == CAMERA_FMT_YUYV)
+	if (c->cfg.format == CAMERA_FMT_YUYV || c->cfg.format == CAMERA_FMT_NV12)
 		return hal_jpeg_reserve(cls->jpeg, c->cfg.width, c->cfg.height);
 	return reserve_copy(cls, (size_t)c->cfg.width * c->cfg.height * 2);
 }
@@ -138,6 +143,8 @@ int camera_open(const struct camera_cfg *cfg, struct camera **ret)
 	c->cfg.device[sizeof(c->cfg.device) - 1] = '\0';
 	if (!c->cfg.jpeg_quality)
 		c->cfg.jpeg_quality = CAMERA_JPEG_QUALITY_DEFAULT;
+	if (!c->cfg.timeout_ms)
+		c->cfg.timeout_ms = CAMERA_TIMEOUT_MS_DEFAULT;
 	r = cls_new(c);
 	if (r < 0)
 		goto err_cls;
@@ -211,15 +218,19 @@ static int photo_from_mjpeg(struct camera *c, const struct camera_frame *f,
 	return 0;
 }
 
-static int photo_from_yuyv(struct camera *c, const struct camera_frame *f, struct camera_photo *ret)
+static int photo_from_raw(struct camera *c, const struct camera_frame *f, struct camera_photo *ret)
 {
 	struct camera_cls *cls = c->cls;
 	const uint8_t *jpeg;
 	size_t len;
 	int r;
 
-	r = hal_jpeg_encode_yuyv(cls->jpeg, f->data, f->len, f->width, f->height,
-				 c->cfg.jpeg_quality, &jpeg, &len);
+	if (f->format == CAMERA_FMT_NV12)
+		r = hal_jpeg_encode_nv12(cls->jpeg, f->data, f->len, f->width, f->height,
+					 c->cfg.jpeg_quality, &jpeg, &len);
+	else
+		r = hal_jpeg_encode_yuyv(cls->jpeg, f->data, f->len, f->width, f->height,
+					 c->cfg.jpeg_quality, &jpeg, &len);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
@@ -264,7 +275,8 @@ int camera_on_readable(struct camera *c, struct camera_photo *ret)
 	case CAMERA_FMT_MJPEG:
 		return photo_from_mjpeg(c, &frame, ret);
 	case CAMERA_FMT_YUYV:
-		return photo_from_yuyv(c, &frame, ret);
+	case CAMERA_FMT_NV12:
+		return photo_from_raw(c, &frame, ret);
 	default:
 		return -EBADMSG;
 	}

@@ -4,7 +4,7 @@
  *
  * The station asks for a photo with camera_capture(); the backend delivers a frame when its
  * fd polls readable. The class layer turns the frame into JPEG bytes: MJPEG frames are kept
- * byte-for-byte (validated by a header decode), raw YUYV frames are encoded with TurboJPEG
+ * byte-for-byte (validated by a header decode), raw YUYV and NV12 frames are encoded with TurboJPEG
  * (hal/jpeg.h). The JPEG buffer is reused between photos (no per-package allocation).
  *
  * Ownership: a photo returned by camera_on_readable() belongs to the camera and stays valid
@@ -24,6 +24,7 @@
 enum camera_format {
 	CAMERA_FMT_YUYV = 0, /* packed 4:2:2, 2 bytes per pixel */
 	CAMERA_FMT_MJPEG,    /* one JPEG per frame */
+	CAMERA_FMT_NV12,     /* Y plane, then interleaved U/V at half size (4:2:0) */
 	_CAMERA_FMT_MAX,
 	_CAMERA_FMT_INVALID = -22,
 };
@@ -31,13 +32,23 @@ enum camera_format {
 struct camera_cfg {
 	char backend[CAMERA_BACKEND_MAX]; /* board.conf camera.backend */
 	char device[CAMERA_DEVICE_MAX];   /* board.conf camera.device ("" allowed for sim) */
-	enum camera_format format;        /* board.conf camera.format: yuyv | mjpeg */
+	enum camera_format format;        /* board.conf camera.format: yuyv | mjpeg | nv12 */
 	unsigned width, height;           /* board.conf camera.width / camera.height */
 	unsigned jpeg_quality;            /* board.conf camera.quality, 1..100 (default 85) */
 	unsigned warmup_frames;           /* board.conf camera.warmup, frames dropped first */
+	unsigned timeout_ms;              /* board.conf camera.timeout_ms: a capture that gets no
+					   * frame in this time fails with -ETIMEDOUT (v4l2; 0 =
+					   * CAMERA_TIMEOUT_MS_DEFAULT) */
 };
 
-/** A raw frame from a backend. Borrowed from the backend until its next on_readable/close. */
+/** Capture timeout when the board file does not set camera.timeout_ms. */
+#define CAMERA_TIMEOUT_MS_DEFAULT 4000
+
+/**
+ * A raw frame from a backend. Borrowed from the backend until its next on_readable/close.
+ * Raw formats are packed (rows of width * 2 bytes for YUYV, width bytes for NV12): a backend
+ * whose device pads rows repacks them first.
+ */
 struct camera_frame {
 	enum camera_format format;
 	const uint8_t *data;
@@ -93,7 +104,7 @@ int camera_capture(struct camera *c);
 int camera_on_readable(struct camera *c, struct camera_photo *ret);
 const char *camera_get_model(const struct camera *c);
 bool camera_backend_exists(const char *name);
-/** @brief "yuyv" / "mjpeg" to the enum. @return the format or _CAMERA_FMT_INVALID. */
+/** @brief "yuyv" / "mjpeg" / "nv12" to the enum. @return the format or _CAMERA_FMT_INVALID. */
 enum camera_format camera_format_from_string(const char *s);
 
 #endif

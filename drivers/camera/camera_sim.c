@@ -7,7 +7,8 @@
  *   - YUYV: a deterministic test pattern that changes with every frame (luma gradient, the
  *     frame counter as 16 black/white bars across the top, chroma shifted by the counter);
  *   - MJPEG: the same pattern encoded to JPEG here, so the class layer sees a real camera
- *     JPEG to pass through.
+ *     JPEG to pass through;
+ *   - NV12: the same pattern as a Y plane and the even rows' U/V pairs.
  * If cfg->device names a directory, MJPEG frames are instead the *.jpg / *.jpeg files in it,
  * in name order, cycling (recorded frames, STYLE 22). cfg->device "" selects the pattern.
  */
@@ -33,11 +34,18 @@
 /** Bars that show the frame counter in the pattern (one bit each, MSB first). */
 #define PATTERN_BARS 16u
 
+/* Bytes of a packed NV12 frame. */
+static size_t nv12_len(unsigned w, unsigned h)
+{
+	return (size_t)w * h + (size_t)w * ((h + 1) / 2);
+}
+
 struct camera_sim {
 	int efd;
 	uint32_t frame_no;
 	struct hal_jpeg *jpeg; /* MJPEG pattern encoder; header probe for recorded frames */
 	uint8_t *yuyv;	       /* pattern frame, width * height * 2 */
+	uint8_t *nv12;	       /* the pattern as NV12 (format nv12 only) */
 	/* directory mode */
 	int dirfd;
 	struct dirent **files;
@@ -128,6 +136,11 @@ static int sim_open(struct camera *c)
 	p->yuyv = malloc((size_t)cfg->width * cfg->height * 2);
 	if (!p->yuyv)
 		return -ENOMEM;
+	if (cfg->format == CAMERA_FMT_NV12) {
+		p->nv12 = malloc(nv12_len(cfg->width, cfg->height));
+		if (!p->nv12)
+			return -ENOMEM;
+	}
 	if (p->jpeg)
 		return hal_jpeg_reserve(p->jpeg, cfg->width, cfg->height);
 	return 0;
@@ -147,6 +160,7 @@ static void sim_close(struct camera *c)
 	if (p->dirfd >= 0)
 		close(p->dirfd);
 	free(p->yuyv);
+	free(p->nv12);
 	hal_jpeg_free(p->jpeg);
 	if (p->efd >= 0)
 		close(p->efd);
@@ -200,6 +214,26 @@ static void fill_pattern(uint8_t *buf, unsigned w, unsigned h, uint32_t frame_no
 			row[2 * x] = luma;
 			/* Odd bytes alternate U (even pixel) and V (odd pixel). */
 			row[2 * x + 1] = x % 2 ? (uint8_t)(x * 255u / w) : u;
+		}
+	}
+}
+
+/* The pattern as NV12: every luma sample, and the chroma of the even rows. */
+static void yuyv_to_nv12(const uint8_t *yuyv, unsigned w, unsigned h, uint8_t *nv12)
+{
+	uint8_t *uv = nv12 + (size_t)w * h;
+	size_t x, y;
+
+	for (y = 0; y < h; y++) {
+		const uint8_t *row = yuyv + y * w * 2;
+
+		for (x = 0; x < w; x++)
+			nv12[y * w + x] = row[2 * x];
+		if (y % 2)
+			continue;
+		for (x = 0; x < w / 2; x++) {
+			uv[(y / 2) * w + 2 * x] = row[4 * x + 1];
+			uv[(y / 2) * w + 2 * x + 1] = row[4 * x + 3];
 		}
 	}
 }
@@ -269,6 +303,10 @@ static int sim_on_readable(struct camera *c, struct camera_frame *ret)
 	if (cfg->format == CAMERA_FMT_YUYV) {
 		ret->data = p->yuyv;
 		ret->len = (size_t)cfg->width * cfg->height * 2;
+	} else if (cfg->format == CAMERA_FMT_NV12) {
+		yuyv_to_nv12(p->yuyv, cfg->width, cfg->height, p->nv12);
+		ret->data = p->nv12;
+		ret->len = nv12_len(cfg->width, cfg->height);
 	} else {
 		r = hal_jpeg_encode_yuyv(p->jpeg, p->yuyv, (size_t)cfg->width * cfg->height * 2,
 					 cfg->width, cfg->height, cfg->jpeg_quality, &jpeg, &len);

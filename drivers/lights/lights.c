@@ -11,10 +11,14 @@
 #include "drivers/lights/lights_proto.h"
 
 extern const struct lights_ops lights_sim_ops;
+extern const struct lights_ops lights_gpio_ops;
 
 /* Registry (STYLE 9); the sim backend is always compiled in. */
 static const struct lights_ops *const lights_backends[] = {
 	&lights_sim_ops,
+#ifdef WITH_LIBGPIOD2
+	&lights_gpio_ops,
+#endif
 	NULL,
 };
 
@@ -52,6 +56,7 @@ int lights_open(const struct lights_cfg *cfg, struct lights **ret)
 	l->cfg = *cfg;
 	l->cfg.backend[sizeof(l->cfg.backend) - 1] = '\0';
 	l->cfg.device[sizeof(l->cfg.device) - 1] = '\0';
+	l->cfg.chip[sizeof(l->cfg.chip) - 1] = '\0';
 	r = ops->open(l);
 	if (r < 0)
 		goto err_close;

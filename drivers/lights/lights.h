@@ -31,6 +31,8 @@ enum {
 struct lights_cfg {
 	char backend[LIGHTS_BACKEND_MAX]; /* board.conf lights.backend */
 	char device[LIGHTS_DEVICE_MAX];   /* board.conf lights.device (sim: output FIFO) */
+	char chip[LIGHTS_DEVICE_MAX];     /* board.conf lights.chip (gpio: chip path, name or
+					   * label; empty = lights.device) */
 	bool active_low;                  /* board.conf lights.active_low (GPIO) */
 	int red, amber, green, buzzer;    /* board.conf lights.red ... GPIO lines, -1 unused */
 };
