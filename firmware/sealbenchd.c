@@ -19,6 +19,7 @@
 #include "src/log.h"
 #include "src/mqtt.h"
 #include "src/outbox.h"
+#include "src/sign.h"
 #include "src/station.h"
 
 #ifndef SEALBENCH_VERSION
@@ -216,6 +217,9 @@ int main(int argc, char **argv)
 	static struct board_cfg board;
 	struct devices dev = { 0 };
 	struct outbox *ob = NULL;
+	struct sign_key *key = NULL;
+	char key_path[CONFIG_PATH_MAX + 16];
+	bool key_created = false;
 	struct station *st = NULL;
 	struct mqtt_link *link = NULL;
 	struct ev *ev = NULL;
@@ -280,6 +284,26 @@ int main(int argc, char **argv)
 			ob_path, cfg.data_dir, strerror(-r));
 		goto out;
 	}
+	/* the station's signing key: made on the first start (mode 0600), never replaced */
+	if (cfg.key_path[0])
+		snprintf(key_path, sizeof(key_path), "%s", cfg.key_path);
+	else
+		snprintf(key_path, sizeof(key_path), "%s/station.key", cfg.data_dir);
+	r = sign_key_load_or_create(key_path, &key, &key_created);
+	if (r == -EPERM) {
+		log_err("sealbenchd", "%s: the station key is accessible by group or others; "
+			"refusing to use it (chmod 600 %s, and consider the key compromised)",
+			key_path, key_path);
+		goto out;
+	}
+	if (r < 0) {
+		log_err("sealbenchd", "%s: cannot load or create the station key ([station] "
+			"key_path): %s", key_path, strerror(-r));
+		goto out;
+	}
+	if (key_created)
+		log_notice("sealbenchd", "%s: new station key generated; register its public key "
+			   "at central (it is in the status, \"pubkey\")", key_path);
 	if (devices_open(&board, &dev) < 0)
 		goto out;
 
@@ -292,7 +316,8 @@ int main(int argc, char **argv)
 						 .badge = dev.badge,
 						 .camera = dev.camera,
 						 .lights = dev.lights,
-						 .outbox = ob },
+						 .outbox = ob,
+						 .key = key },
 			&st);
 	if (r < 0) {
 		log_err("sealbenchd", "station: %s", strerror(-r));
@@ -333,6 +358,7 @@ out:
 	mqtt_link_free(link);
 	station_free(st);
 	devices_close(&dev);
+	sign_key_free(key);
 	outbox_close(ob);
 	ev_free(ev);
 	station_cfg_done(&cfg);

@@ -95,6 +95,7 @@ static const struct key_schema station_schema[] = {
 	S("station", "site", T_STR, true, site, 0, 0, NULL),
 	S("station", "id", T_STR, true, station, 0, 0, NULL),
 	S("station", "data_dir", T_STR, false, data_dir, 0, 0, "/var/lib/sealbench"),
+	S("station", "key_path", T_STR, false, key_path, 0, 0, ""),
 	S("station", "session_idle_s", T_UINT, false, session_idle_s, 10, 86400, "900"),
 	S("station", "package_timeout_s", T_UINT, false, package_timeout_s, 10, 86400, "300"),
 	S("station", "order_timeout_ms", T_UINT, false, order_timeout_ms, 50, 60000, "1500"),

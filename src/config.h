@@ -92,6 +92,7 @@ struct station_cfg {
 	char site[33];
 	char station[33];
 	char data_dir[CONFIG_PATH_MAX];
+	char key_path[CONFIG_PATH_MAX]; /* "" = <data_dir>/station.key (resolved by sealbenchd) */
 	unsigned session_idle_s;
 	unsigned package_timeout_s;
 	unsigned order_timeout_ms;

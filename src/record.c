@@ -16,6 +16,10 @@
  *    doubles and prints large ones as "1e+15"; money and sequence numbers must stay exact.
  *
  * "" means absent (src/package.h): empty optional strings are left out of the record.
+ *
+ * Signing (record_sign/record_verify, firmware/schema/CANONICAL.md) works on bytes, never on
+ * a re-serialised tree: the signed bytes are the record as built here; the signature goes in
+ * as the last member, a fixed-form suffix any language can strip again.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -723,5 +727,108 @@ err_printed:
 	cJSON_free(printed);
 err_root:
 	cJSON_Delete(root);
+	return r;
+}
+
+/* ---- signatures ------------------------------------------------------------------------ */
+
+/* Length of the published suffix: RECORD_SIG_MEMBER, the signature text, '"' and '}'. */
+#define SIG_SUFFIX_LEN (RECORD_SIG_OVERHEAD + 1)
+
+int record_sign(const struct sign_key *key, const char *json, size_t len, char **ret_json,
+		size_t *ret_len)
+{
+	uint8_t sig[SIGN_SIG_BYTES];
+	char sig_b64[SIGN_SIG_B64_MAX];
+	size_t out_len, o;
+	char *out;
+	int r;
+
+	if (!key || !json || !ret_json || !ret_len)
+		return -EINVAL;
+	/* a non-empty object: "{...}" with something between the braces */
+	if (len < 3 || json[0] != '{' || json[len - 1] != '}' || json[len - 2] == '{')
+		return -EINVAL;
+	r = sign_key_sign(key, json, len, sig);
+	if (r < 0)
+		return r;
+	r = sign_b64_encode(sig, sizeof(sig), sig_b64, sizeof(sig_b64));
+	if (r < 0)
+		return r;
+	out_len = len + RECORD_SIG_OVERHEAD;
+	out = malloc(out_len + 1);
+	if (!out)
+		return -ENOMEM;
+	o = len - 1;
+	memcpy(out, json, o);
+	memcpy(out + o, RECORD_SIG_MEMBER, sizeof(RECORD_SIG_MEMBER) - 1);
+	o += sizeof(RECORD_SIG_MEMBER) - 1;
+	memcpy(out + o, sig_b64, SIGN_SIG_B64_LEN);
+	o += SIGN_SIG_B64_LEN;
+	out[o++] = '"';
+	out[o++] = '}';
+	out[o] = '\0';
+	*ret_json = out;
+	*ret_len = out_len;
+	return 0;
+}
+
+/* Whether the signed bytes are one JSON object without a top-level "sig" member. */
+static int signed_part_ok(const char *signed_json, size_t len)
+{
+	const char *end = NULL;
+	const cJSON *it;
+	cJSON *root;
+	int r = 0;
+
+	/* out of memory also lands here: then the record is refused now and checked again
+	 * when it comes back */
+	root = cJSON_ParseWithLengthOpts(signed_json, len, &end, false);
+	if (!root)
+		return -ENOMSG;
+	if (!cJSON_IsObject(root) || end != signed_json + len)
+		r = -ENOMSG;
+	cJSON_ArrayForEach(it, root)
+	{
+		if (it->string && strcmp(it->string, "sig") == 0)
+			r = -ENOMSG;
+	}
+	cJSON_Delete(root);
+	return r;
+}
+
+int record_verify(const char *json, size_t len, const uint8_t pub[SIGN_PUBKEY_BYTES])
+{
+	char sig_b64[SIGN_SIG_B64_MAX];
+	uint8_t sig[SIGN_SIG_BYTES];
+	size_t member, signed_len;
+	char *signed_json;
+	int r;
+
+	if (!json || !pub)
+		return -EINVAL;
+	/* ...,"sig":"<88 base64>"} : the signed record is at least "{x}" before it */
+	if (len < SIG_SUFFIX_LEN + 2 || json[len - 1] != '}' || json[len - 2] != '"')
+		return -ENOMSG;
+	member = len - SIG_SUFFIX_LEN;
+	if (memcmp(json + member, RECORD_SIG_MEMBER, sizeof(RECORD_SIG_MEMBER) - 1) != 0)
+		return -ENOMSG;
+	memcpy(sig_b64, json + member + sizeof(RECORD_SIG_MEMBER) - 1, SIGN_SIG_B64_LEN);
+	sig_b64[SIGN_SIG_B64_LEN] = '\0';
+	if (sign_b64_decode(sig_b64, sig, sizeof(sig)) < 0)
+		return -ENOMSG;
+
+	/* the signed bytes: everything before the member, and the closing brace */
+	signed_len = member + 1;
+	signed_json = malloc(signed_len + 1);
+	if (!signed_json)
+		return -ENOMEM;
+	memcpy(signed_json, json, member);
+	signed_json[member] = '}';
+	signed_json[signed_len] = '\0';
+	r = signed_part_ok(signed_json, signed_len);
+	if (r == 0)
+		r = sign_verify(pub, signed_json, signed_len, sig);
+	free(signed_json);
 	return r;
 }

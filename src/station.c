@@ -17,6 +17,7 @@
 #include "src/outbox.h"
 #include "src/pipeline.h"
 #include "src/record.h"
+#include "src/sign.h"
 #include "src/station.h"
 
 /** Room a seal needs under the quota: a record plus a large photo. */
@@ -62,6 +63,7 @@ struct station {
 	bool capture_pending;
 	uint64_t capture_ns; /* when the pending capture was asked for */
 	char last_error[LAST_ERROR_MAX];
+	char pubkey_b64[SIGN_PUBKEY_B64_MAX]; /* announced in the status */
 };
 
 static void set_error(struct station *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -178,8 +180,8 @@ static int op_seal(void *ud, struct package *p, const uint8_t *photo, size_t pho
 	struct outbox *ob = st->parts.outbox;
 	uint64_t seq = outbox_get_next_seq(ob);
 	char id[RECORD_ID_MAX];
-	char *json = NULL;
-	size_t len = 0;
+	char *json = NULL, *signed_json = NULL;
+	size_t len = 0, signed_len = 0;
 	int r;
 
 	if (photo) {
@@ -193,6 +195,15 @@ static int op_seal(void *ud, struct package *p, const uint8_t *photo, size_t pho
 	r = record_build(&st->rs, p, seq, outbox_get_last_hash(ob), &json, &len);
 	if (r < 0)
 		return r;
+	/* the outbox stores, hashes (next prev) and publishes the signed bytes */
+	r = record_sign(st->parts.key, json, len, &signed_json, &signed_len);
+	free(json);
+	if (r < 0) {
+		set_error(st, "cannot sign record %s: %s", id, strerror(-r));
+		return r;
+	}
+	json = signed_json;
+	len = signed_len;
 	r = outbox_put(ob,
 		       &(struct outbox_put_req){
 			       .seq = seq,
@@ -503,6 +514,7 @@ static int publish_status(struct station *st)
 	cJSON_AddStringToObject(root, "site", st->parts.cfg->site);
 	cJSON_AddStringToObject(root, "station", st->parts.cfg->station);
 	cJSON_AddStringToObject(root, "firmware", st->rs.firmware_version);
+	cJSON_AddStringToObject(root, "pubkey", st->pubkey_b64);
 	cJSON_AddStringToObject(root, "packer", pipeline_get_packer(st->pl));
 	cJSON_AddStringToObject(root, "state", pipeline_state_to_string(pipeline_get_state(st->pl)));
 	cJSON_AddNumberToObject(root, "outbox_depth", (double)os.unacked);
@@ -621,6 +633,9 @@ int station_new(const struct station_parts *parts, struct station **ret)
 	if (!st)
 		return -ENOMEM;
 	st->parts = *parts;
+	r = sign_key_get_pubkey_b64(parts->key, st->pubkey_b64, sizeof(st->pubkey_b64));
+	if (r < 0)
+		goto err;
 	st->rs = (struct record_station){
 		.site = parts->cfg->site,
 		.station = parts->cfg->station,
@@ -698,8 +713,10 @@ void station_free(struct station *st)
 void station_set_link(struct station *st, struct mqtt_link *link)
 {
 	st->link = link;
+	/* now, not after STATUS_MIN_INTERVAL: the link sends it on CONNACK, before the outbox
+	 * replay, so central learns the key (pubkey) before the first record */
 	if (link)
-		status_changed(st);
+		publish_status(st);
 }
 
 struct pipeline *station_get_pipeline(struct station *st)

@@ -22,6 +22,7 @@
 
 struct ev;
 struct outbox;
+struct sign_key;
 struct mqtt_link;
 struct station;
 
@@ -42,6 +43,7 @@ struct station_parts {
 	struct camera *camera;
 	struct lights *lights;
 	struct outbox *outbox;
+	const struct sign_key *key; /* the station's Ed25519 key: signs every record */
 };
 
 /**

@@ -31,6 +31,7 @@ suite schema-bad "$PYTHON" tests/validate_records.py --expect-invalid tests/data
 [ -f tests/integration/sink_check.py ] &&
 	suite sink "$PYTHON" tests/integration/sink_check.py --bin "$build"
 suite integration "$PYTHON" tests/integration/run.py --bin "$build"
+suite verify "$PYTHON" tests/integration/verify_check.py --bin "$build"
 
 echo
 [ -n "$failed" ] && echo "failing suites:$failed"

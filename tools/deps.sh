@@ -17,7 +17,7 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-dev clang-format
 libsqlite3-dev sqlite3 libmosquitto-dev mosquitto mosquitto-clients
 libcjson-dev libinih-dev libcmocka-dev libturbojpeg0-dev libssl-dev
-libusb-1.0-0-dev python3 python3-jsonschema"
+libusb-1.0-0-dev python3 python3-jsonschema python3-cryptography"
 
 SUDO=
 if [ "$(id -u)" != 0 ]; then

@@ -26,6 +26,16 @@
  * the one allocation per message this tool allows itself), bounded in number and bytes; past a
  * cap the oldest partial is dropped (the station re-sends it).
  *
+ * Signatures (firmware/schema/CANONICAL.md): with --keys DIR every record must carry a good
+ * Ed25519 signature by its station's key, DIR/<station>.pub (base64 of the raw key, one line:
+ * "registered at central"). A record without one, with a bad one, or from a station without
+ * a registered key is rejected (reason=signature) and not acked, before anything else is
+ * looked at, so a forgery can neither be stored nor pose as a conflicting duplicate. With
+ * --tofu the sink also reads the stations' retained status and stores a "pubkey" it finds
+ * there as DIR/<station>.pub when that station has no key yet (trust on first use); a key is
+ * never replaced: a station that announces another key is reported and keeps being checked
+ * against the registered one. Without --keys nothing is checked (a warning says so at start).
+ *
  * A duplicate record (same ID, same bytes) is counted and acked again when complete: the
  * station may have missed the first ack. Same ID with different bytes is a conflict: logged
  * loudly, counted, the first copy kept and NOT acked, so the station keeps its copy for a
@@ -42,6 +52,8 @@
  *   stored <id> photo=<yes|no> bytes=<n>    record committed complete (n = record JSON bytes)
  *   duplicate <id>                          same record again
  *   rejected <id> reason=<reason>           not stored / not acked (id "-" when unknown)
+ *   key <station> learned                   --tofu stored the key from the station's status
+ *   key <station> mismatch                  the status announces another key than the stored one
  * Logs go to stderr.
  */
 #include <errno.h>
@@ -70,6 +82,8 @@
 
 #include "hal/clock.h"
 #include "src/log.h"
+#include "src/record.h"
+#include "src/sign.h"
 #include "tools/common.h"
 
 #define MOD "sink"
@@ -113,6 +127,8 @@ struct sink_cfg {
 	const char *photos_dir;
 	const char *orders_path;    /* NULL: every order request answers not_found */
 	const char *client_id;	    /* stable across restarts: it names the persistent session */
+	const char *keys_dir;	    /* <station>.pub files; NULL: signatures are not checked */
+	bool tofu;		    /* learn unknown stations' keys from their retained status */
 	unsigned session_expiry_s;  /* how long the broker keeps our session while we are away */
 	unsigned partials_max;	    /* photos being assembled at once */
 	uint64_t partial_bytes_max; /* their bytes together */
@@ -828,6 +844,99 @@ out:
 	return ret;
 }
 
+/* ---- station keys ---- */
+
+/* DIR/<station>.pub; the station name was checked by name_is_safe(). */
+static int key_path(const struct sink *s, const char *station, char *buf, size_t len)
+{
+	if ((size_t)snprintf(buf, len, "%s/%s.pub", s->cfg->keys_dir, station) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* With --keys: the record's signature by its station's registered key. 0 or -errno (logged). */
+static int signature_check(struct sink *s, const struct rec_info *rec, const void *payload,
+			   size_t len)
+{
+	uint8_t pub[SIGN_PUBKEY_BYTES];
+	char path[PATH_MAX];
+	int r;
+
+	if (!s->cfg->keys_dir)
+		return 0;
+	r = key_path(s, rec->station, path, sizeof(path));
+	if (r == 0)
+		r = sign_pubkey_load(path, pub);
+	if (r < 0) {
+		if (r == -ENOENT)
+			log_warn(MOD, "%s: station %s has no registered key (%s)%s", rec->id,
+				 rec->station, path,
+				 s->cfg->tofu ? "; its status has not announced one yet" : "");
+		else
+			log_err(MOD, "%s: cannot read the key of station %s (%s): %s", rec->id,
+				rec->station, path, strerror(-r));
+		return r;
+	}
+	r = record_verify(payload, len, pub);
+	if (r == -ENOMSG)
+		log_warn(MOD, "%s: no signature in canonical form (CANONICAL.md)", rec->id);
+	else if (r == -EBADMSG)
+		log_warn(MOD, "%s: the signature does not verify with station %s's key", rec->id,
+			 rec->station);
+	else if (r < 0)
+		log_err(MOD, "%s: signature check failed: %s", rec->id, strerror(-r));
+	return r;
+}
+
+/* --tofu: a station's retained status; store its "pubkey" when the station has no key. */
+static void on_status(struct sink *s, const char *station, const void *payload, size_t len)
+{
+	uint8_t pub[SIGN_PUBKEY_BYTES], have[SIGN_PUBKEY_BYTES];
+	char path[PATH_MAX];
+	const char *b64;
+	cJSON *root;
+	int r;
+
+	if (!s->cfg->tofu || !name_is_safe(station, STATION_MAX))
+		return;
+	root = cJSON_ParseWithLength(payload, len);
+	b64 = json_string(root, "pubkey");
+	if (!b64)
+		goto out; /* e.g. the last will: no key in it */
+	if (sign_b64_decode(b64, pub, sizeof(pub)) < 0) {
+		log_warn(MOD, "station %s: status carries a malformed pubkey", station);
+		goto out;
+	}
+	if (key_path(s, station, path, sizeof(path)) < 0)
+		goto out;
+	r = sign_pubkey_load(path, have);
+	if (r == 0) {
+		if (memcmp(have, pub, sizeof(pub)) != 0) {
+			log_err(MOD,
+				"station %s announces public key %s, but %s holds another: the "
+				"registered key stays (replace the file by hand if the station was "
+				"re-keyed)",
+				station, b64, path);
+			emit("key %s mismatch", station);
+		}
+		goto out;
+	}
+	if (r != -ENOENT) {
+		log_err(MOD, "cannot read %s: %s", path, strerror(-r));
+		goto out;
+	}
+	r = sign_pubkey_save(path, pub);
+	if (r == 0) {
+		log_notice(MOD, "trust on first use: station %s, key %s, stored in %s", station, b64,
+			   path);
+		emit("key %s learned", station);
+	} else if (r != -EEXIST) {
+		log_err(MOD, "cannot store %s: %s", path, strerror(-r));
+	}
+out:
+	cJSON_Delete(root);
+}
+
 static void on_evidence(struct sink *s, const char *topic_station, const void *payload, size_t len)
 {
 	struct rec_info rec = {0};
@@ -838,6 +947,10 @@ static void on_evidence(struct sink *s, const char *topic_station, const void *p
 
 	if (record_parse(topic_station, payload, len, &rec, &reason) < 0) {
 		reject(s, rec.id[0] ? rec.id : "-", reason);
+		return;
+	}
+	if (signature_check(s, &rec, payload, len) < 0) {
+		reject(s, rec.id, "signature");
 		return;
 	}
 	if (sha256_hex(payload, len, sha) < 0 || db_get(s, rec.id, payload, len, &row) < 0)
@@ -1356,6 +1469,8 @@ static void on_message(struct mosquitto *mosq, void *userdata, const struct mosq
 		on_order_request(s, payload, len, props);
 	else if (n == 5 && strcmp(lv[4], "evidence") == 0)
 		on_evidence(s, lv[3], payload, len);
+	else if (n == 5 && strcmp(lv[4], "status") == 0)
+		on_status(s, lv[3], payload, len);
 	else if (n == 7 && strcmp(lv[4], "photo") == 0)
 		on_photo_chunk(s, lv[3], lv[5], lv[6], payload, len, props);
 	else
@@ -1366,8 +1481,10 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc, int flags
 		       const mosquitto_property *props)
 {
 	struct sink *s = userdata;
-	char t_evidence[TOPIC_MAX], t_photo[TOPIC_MAX], t_orders[TOPIC_MAX];
-	char *subs[] = {t_evidence, t_photo, t_orders};
+	char t_evidence[TOPIC_MAX], t_photo[TOPIC_MAX], t_orders[TOPIC_MAX], t_status[TOPIC_MAX];
+	/* the status comes first: its retained copy carries the key a --tofu sink needs */
+	char *subs[] = {t_status, t_evidence, t_photo, t_orders};
+	int nsubs = s->cfg->tofu ? 4 : 3;
 	int ret;
 
 	(void)props;
@@ -1382,7 +1499,9 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc, int flags
 	topic_build(t_evidence, sizeof(t_evidence), s->cfg->site, "+", "evidence");
 	topic_build(t_photo, sizeof(t_photo), s->cfg->site, "+", "photo/#");
 	topic_build(t_orders, sizeof(t_orders), s->cfg->site, "orders", "request");
-	ret = mosquitto_subscribe_multiple(mosq, NULL, 3, subs, 1, 0, NULL);
+	topic_build(t_status, sizeof(t_status), s->cfg->site, "+", "status");
+	ret = mosquitto_subscribe_multiple(mosq, NULL, nsubs, s->cfg->tofu ? subs : subs + 1, 1, 0,
+					   NULL);
 	if (ret != MOSQ_ERR_SUCCESS)
 		log_err(MOD, "subscribe failed: %s", mosquitto_strerror(ret));
 }
@@ -1729,6 +1848,13 @@ err_db:
 "and publishes {\"ids\":[...]} on sealbench/v1/S/<station>/ack once a record (and its photo,\n" \
 "if it declares one) is committed. A duplicate of a complete record is acked again.\n" \
 "\n" \
+"With --keys DIR each record's Ed25519 signature (firmware/schema/CANONICAL.md) must verify\n" \
+"with DIR/<station>.pub, the station's registered public key (base64 of the raw 32 bytes,\n" \
+"one line); anything else is rejected with reason=signature and not acked. With --tofu it\n" \
+"also subscribes to sealbench/v1/S/+/status and stores the \"pubkey\" a station announces\n" \
+"there when DIR has no key for it yet (trust on first use); it never replaces a key.\n" \
+"Without --keys signatures are not checked.\n" \
+"\n" \
 "Options:\n" \
 "  -H, --host H             broker host (default 127.0.0.1)\n" \
 "  -p, --port N             broker port (default 1883)\n" \
@@ -1736,6 +1862,9 @@ err_db:
 "  -d, --db PATH            sqlite database (created if missing)\n" \
 "  -P, --photos DIR         photo directory (created if missing)\n" \
 "  -o, --orders FILE        orders to answer order requests with\n" \
+"  -k, --keys DIR           stations' public keys, DIR/<station>.pub; check signatures\n" \
+"      --tofu               learn unknown stations' keys from their status (needs --keys;\n" \
+"                           DIR is created if missing)\n" \
 "  -c, --client-id ID       MQTT client ID; keep it stable, it names the persistent session\n" \
 "                           (default sealbench-sink-S)\n" \
 "  -e, --session-expiry S   seconds the broker keeps the session while the sink is away\n" \
@@ -1751,9 +1880,11 @@ err_db:
 "  ready                                 subscribed (printed again after each reconnect)\n" \
 "  stored <id> photo=<yes|no> bytes=<n>  committed complete; n = bytes of the record JSON\n" \
 "  duplicate <id>                        seen before with the same bytes\n" \
+"  key <station> learned|mismatch        --tofu stored a key / the status announces another\n" \
 "  rejected <id> reason=<r>              not stored, not acked; <id> is \"-\" when unusable;\n" \
 "                                        r: bad_json, bad_record, bad_id, schema,\n" \
-"                                        station_mismatch, bad_photo, bad_chunk, photo_sha256\n" \
+"                                        station_mismatch, signature (none, bad, or no key\n" \
+"                                        for the station), bad_photo, bad_chunk, photo_sha256\n" \
 "                                        (chunks vs their property), photo_mismatch (photo vs\n" \
 "                                        record), photo_too_large, conflict (same ID, other\n" \
 "                                        bytes: the first copy is kept)\n" \
@@ -1782,6 +1913,7 @@ static void usage(FILE *f)
 enum {
 	OPT_MAX_PARTIALS = 0x100,
 	OPT_MAX_PARTIAL_BYTES,
+	OPT_TOFU,
 };
 
 static enum cmd parse_args(int argc, char **argv, struct sink_cfg *cfg)
@@ -1793,6 +1925,8 @@ static enum cmd parse_args(int argc, char **argv, struct sink_cfg *cfg)
 		{"db", required_argument, NULL, 'd'},
 		{"photos", required_argument, NULL, 'P'},
 		{"orders", required_argument, NULL, 'o'},
+		{"keys", required_argument, NULL, 'k'},
+		{"tofu", no_argument, NULL, OPT_TOFU},
 		{"client-id", required_argument, NULL, 'c'},
 		{"session-expiry", required_argument, NULL, 'e'},
 		{"max-partials", required_argument, NULL, OPT_MAX_PARTIALS},
@@ -1805,7 +1939,7 @@ static enum cmd parse_args(int argc, char **argv, struct sink_cfg *cfg)
 	enum cmd cmd = CMD_RUN;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "H:p:s:d:P:o:c:e:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "H:p:s:d:P:o:k:c:e:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
 			cfg->host = optarg;
@@ -1824,6 +1958,12 @@ static enum cmd parse_args(int argc, char **argv, struct sink_cfg *cfg)
 			break;
 		case 'o':
 			cfg->orders_path = optarg;
+			break;
+		case 'k':
+			cfg->keys_dir = optarg;
+			break;
+		case OPT_TOFU:
+			cfg->tofu = true;
 			break;
 		case 'c':
 			cfg->client_id = optarg;
@@ -1873,6 +2013,8 @@ static enum cmd parse_args(int argc, char **argv, struct sink_cfg *cfg)
 		die("--site and --photos are required to run the sink (try --help)");
 	if (!name_is_safe(cfg->site, STATION_MAX) || strlen(cfg->site) >= SITE_MAX)
 		die("--site '%s': use letters, digits, '_', '-', '.'", cfg->site);
+	if (cfg->tofu && !cfg->keys_dir)
+		die("--tofu needs --keys DIR (where learned keys are stored)");
 	return cmd;
 }
 
@@ -1926,6 +2068,20 @@ int main(int argc, char **argv)
 		die_errno(sfd, "signalfd");
 	if (mkdir(cfg.photos_dir, 0755) < 0 && errno != EEXIST)
 		die_perror("cannot create %s", cfg.photos_dir);
+	if (cfg.keys_dir) {
+		struct stat st;
+
+		if (cfg.tofu && mkdir(cfg.keys_dir, 0755) < 0 && errno != EEXIST)
+			die_perror("cannot create %s", cfg.keys_dir);
+		if (stat(cfg.keys_dir, &st) < 0)
+			die_perror("--keys %s", cfg.keys_dir);
+		if (!S_ISDIR(st.st_mode))
+			die("--keys %s: not a directory", cfg.keys_dir);
+		log_info(MOD, "signatures checked against %s/<station>.pub%s", cfg.keys_dir,
+			 cfg.tofu ? " (trust on first use from the status)" : "");
+	} else {
+		log_warn(MOD, "no --keys DIR: record signatures are NOT checked");
+	}
 	/* The db keeps absolute photo paths: readers need not know the sink's cwd. */
 	photos_abs = realpath(cfg.photos_dir, NULL);
 	if (!photos_abs)

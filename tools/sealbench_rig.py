@@ -259,9 +259,14 @@ class Station:
             json.dump(self.orders, f)
 
     def start_sink(self, timeout=15):
+        # Central verifies every record's Ed25519 signature; the station's public key is learnt
+        # from its retained status the first time (trust on first use) and kept in keys/.
+        keys = os.path.join(self.dir, "sink", "keys")
+        os.makedirs(keys, exist_ok=True)
         argv = [os.path.join(self.bin, "sealbench-sink"), "--host", "127.0.0.1",
                 "--port", str(self.broker.port), "--site", "wh1", "--db", self.sink_db,
-                "--photos", self.sink_photos, "--orders", self.orders_file]
+                "--photos", self.sink_photos, "--orders", self.orders_file,
+                "--keys", keys, "--tofu"]
         self.sink = Proc("central", argv, os.path.join(self.dir, "sink.log"), echo=self._sink_echo)
         self.sink.wait_line(lambda l: l.strip() == "ready", timeout)
 

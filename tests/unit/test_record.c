@@ -5,8 +5,9 @@
  * Each test builds records from a package and reads them back with cJSON_Parse: values,
  * JSON types, keys that must be absent, escaping and UTF-8 repair, limits and error paths.
  * The schema is the other half of the contract: with SEALBENCH_RECORD_DIR set, every record
- * built successfully here is also written to that directory as NAME.json, and
- * tests/validate_records.py checks them against firmware/schema/evidence.schema.json.
+ * built successfully here is also signed (record_sign, with RFC 8032's TEST 1 key) and the
+ * published bytes are written to that directory as NAME.json, and tests/validate_records.py
+ * checks them against firmware/schema/evidence.schema.json.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,9 +24,11 @@
 
 #include <cmocka.h>
 #include <cjson/cJSON.h>
+#include <openssl/evp.h>
 
 #include "src/package.h"
 #include "src/record.h"
+#include "src/sign.h"
 
 #define ZERO_HASH  "0000000000000000000000000000000000000000000000000000000000000000"
 #define PREV_HASH  "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -41,6 +44,32 @@
 
 /* Longest allocation sequence record_build() may need; a bound for the OOM sweep. */
 #define OOM_SWEEP_MAX 100000
+
+/* RFC 8032 section 7.1 TEST 1 secret key: the records' signing key here. */
+static const uint8_t test_secret[SIGN_PUBKEY_BYTES] = {
+	0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4,
+	0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60,
+};
+
+/* Sign @json as a station publishes it, check it verifies; returns the published bytes. */
+static char *sign_record(const char *json, size_t len, size_t *ret_len)
+{
+	uint8_t pub[SIGN_PUBKEY_BYTES];
+	struct sign_key *key = NULL;
+	char *out = NULL;
+	size_t out_len = 0;
+
+	assert_int_equal(sign_key_from_raw(test_secret, &key), 0);
+	assert_int_equal(sign_key_get_pubkey(key, pub), 0);
+	assert_int_equal(record_sign(key, json, len, &out, &out_len), 0);
+	assert_int_equal(out_len, len + RECORD_SIG_OVERHEAD);
+	/* the signed bytes are the built record: all of it but the closing brace comes first */
+	assert_memory_equal(out, json, len - 1);
+	assert_int_equal(record_verify(out, out_len, pub), 0);
+	sign_key_free(key);
+	*ret_len = out_len;
+	return out;
+}
 
 /* File names for SEALBENCH_RECORD_DIR: "<dir>/<name>.json". */
 #define RECORD_PATH_MAX PATH_MAX
@@ -100,7 +129,13 @@ static cJSON *build(const struct record_station *st, const struct package *p, ui
 	assert_memory_equal(again, json, len);
 	free(again);
 
-	save_record(name, json, len);
+	{
+		size_t slen = 0;
+		char *published = sign_record(json, len, &slen);
+
+		save_record(name, published, slen);
+		free(published);
+	}
 	root = cJSON_Parse(json);
 	assert_non_null(root);
 	assert_true(cJSON_IsObject(root));
@@ -637,6 +672,61 @@ static void test_void(void **state)
 	cJSON_Delete(root);
 }
 
+static void sha256_hex(const char *data, size_t len, char hex[PKG_SHA256_HEX])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+
+	assert_int_equal(EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL), 1);
+	assert_int_equal(mdlen, 32);
+	for (unsigned i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+/* A chain as the station makes it: build, sign, and the next prev is the SHA-256 of the
+ * published (signed) bytes. */
+static void test_signed_chain(void **state)
+{
+	char prev[PKG_SHA256_HEX] = ZERO_HASH, name[32];
+	struct package p;
+	uint64_t seq;
+
+	(void)state;
+	for (seq = 1; seq <= 3; seq++) {
+		char *json = NULL, *published;
+		size_t len = 0, plen = 0;
+		cJSON *root, *signed_root;
+
+		fill_full(&p);
+		if (seq == 3) {
+			package_reset(&p);
+			SET(p.packer_id, "L-0007");
+			SET(p.voids, "st01-0000000002");
+			p.t.sealed_ms = T0 + 60000;
+		}
+		assert_int_equal(record_build(&station_full, &p, seq, prev, &json, &len), 0);
+		published = sign_record(json, len, &plen);
+		snprintf(name, sizeof(name), "chain-%u", (unsigned)seq);
+		save_record(name, published, plen);
+
+		/* the published record is the built one plus "sig", nothing else changed */
+		root = cJSON_Parse(json);
+		signed_root = cJSON_Parse(published);
+		assert_non_null(root);
+		assert_non_null(signed_root);
+		assert_string_equal(str(signed_root, "prev"), prev);
+		assert_int_equal(strlen(str(signed_root, "sig")), SIGN_SIG_B64_LEN);
+		cJSON_DeleteItemFromObjectCaseSensitive(signed_root, "sig");
+		assert_true(cJSON_Compare(root, signed_root, true));
+		cJSON_Delete(signed_root);
+		cJSON_Delete(root);
+
+		sha256_hex(published, plen, prev);
+		free(published);
+		free(json);
+	}
+}
+
 static void test_strings(void **state)
 {
 	const cJSON *addr, *skus;
@@ -979,7 +1069,7 @@ int main(void)
 		cmocka_unit_test(test_pending_order), cmocka_unit_test(test_no_box),
 		cmocka_unit_test(test_void),	      cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_max_length),    cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_out_of_memory),
+		cmocka_unit_test(test_out_of_memory),  cmocka_unit_test(test_signed_chain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,530 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/sign.c - Ed25519 keys, signatures and their base64 texts, over OpenSSL libcrypto.
+ *
+ * Why the file handling is careful: the private key is the station's identity for as long as
+ * the station lives (central registers its public key once). So:
+ *  - a key file that group or other may access is refused, not "fixed": somebody made it
+ *    that way and a human should look (ssh does the same with its identity files);
+ *  - a new key is written next to its final name, synced, and moved into place without
+ *    replacing anything, then the directory is synced: after a power cut there is either no
+ *    key (and the next start makes one) or the whole key, never half a PEM; and a key that
+ *    appeared meanwhile is never overwritten;
+ *  - OpenSSL never prompts: an encrypted PEM is simply "not a key we can use" (-EINVAL).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "src/sign.h"
+
+/* Largest key file we read: an Ed25519 PKCS#8 PEM is 119 bytes; anything near this is not
+ * one of ours. */
+#define KEY_FILE_MAX 4096
+
+/* Largest public key file: the base64 text, a newline, and room to notice a longer file. */
+#define PUBKEY_FILE_MAX (SIGN_PUBKEY_B64_LEN + 2)
+
+/* Largest byte string sign_b64_decode() takes: a signature. */
+#define B64_BYTES_MAX SIGN_SIG_BYTES
+
+/* Base64 text length of @n bytes (RFC 4648, padded). */
+#define B64_LEN(n) (4 * (((n) + 2) / 3))
+
+/* Mode of the private key file and of public key files. */
+#define KEY_FILE_MODE	 0600
+#define PUBKEY_FILE_MODE 0644
+
+/* Suffix of the temporary file a new key file is written to. */
+#define TMP_SUFFIX ".tmp"
+
+struct sign_key {
+	EVP_PKEY *pkey;
+};
+
+/* ---- files ----------------------------------------------------------------------------- */
+
+/* Read the whole of @fd into @buf (at most @cap bytes); -EFBIG when there is more. */
+static int read_bounded(int fd, char *buf, size_t cap, size_t *ret_len)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	for (;;) {
+		char extra;
+
+		if (len == cap) {
+			/* full: one more byte means the file is too large */
+			n = read(fd, &extra, 1);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -errno;
+			if (n > 0)
+				return -EFBIG;
+			break;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*ret_len = len;
+	return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* fsync the directory holding @path, so that a new name in it survives a power cut. */
+static int fsync_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n;
+	int fd, r = 0;
+
+	if (!slash) {
+		snprintf(dir, sizeof(dir), ".");
+	} else {
+		n = slash == path ? 1 : (size_t)(slash - path);
+		if (n >= sizeof(dir))
+			return -ENAMETOOLONG;
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Move @from to @to unless @to exists (-EEXIST). renameat2(RENAME_NOREPLACE) where the file
+ * system has it, else link() + unlink(), which never replaces either. */
+static int move_noreplace(const char *from, const char *to)
+{
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+		return -errno;
+	if (link(from, to) < 0)
+		return -errno;
+	unlink(from);
+	return 0;
+}
+
+/*
+ * Create @path with @data, durably and without replacing an existing file (-EEXIST). The
+ * temporary "<path>.tmp" is created with O_EXCL and O_NOFOLLOW (a planted symlink or file is
+ * not written through); a leftover of an earlier crash is removed first.
+ */
+static int write_new_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	int fd, r;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s" TMP_SUFFIX, path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return -errno;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	/* the umask may have taken bits away; the mode must be exactly @mode */
+	if (fchmod(fd, mode) < 0) {
+		r = -errno;
+		goto err_close;
+	}
+	r = write_all(fd, data, len);
+	if (r < 0)
+		goto err_close;
+	if (fsync(fd) < 0) {
+		r = -errno;
+		goto err_close;
+	}
+	if (close(fd) < 0) {
+		r = -errno;
+		goto err_unlink;
+	}
+	r = move_noreplace(tmp, path);
+	if (r < 0)
+		goto err_unlink;
+	return fsync_parent(path);
+
+err_close:
+	close(fd);
+err_unlink:
+	unlink(tmp);
+	return r;
+}
+
+/* ---- keys ------------------------------------------------------------------------------ */
+
+/* OpenSSL's default would prompt on the terminal for an encrypted PEM: refuse instead. */
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf, (void)size, (void)rwflag, (void)u;
+	return -1;
+}
+
+static int key_wrap(EVP_PKEY *pkey, struct sign_key **ret)
+{
+	struct sign_key *k = calloc(1, sizeof(*k));
+
+	if (!k) {
+		EVP_PKEY_free(pkey);
+		return -ENOMEM;
+	}
+	k->pkey = pkey;
+	*ret = k;
+	return 0;
+}
+
+static int key_from_pem(const char *pem, size_t len, struct sign_key **ret)
+{
+	EVP_PKEY *pkey;
+	BIO *bio;
+
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (!bio)
+		return -ENOMEM;
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL);
+	BIO_free(bio);
+	ERR_clear_error();
+	if (!pkey)
+		return -EINVAL;
+	if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+		EVP_PKEY_free(pkey);
+		return -EINVAL;
+	}
+	return key_wrap(pkey, ret);
+}
+
+int sign_key_load(const char *path, struct sign_key **ret)
+{
+	char pem[KEY_FILE_MAX];
+	struct stat stbuf;
+	size_t len = 0;
+	int fd, r;
+
+	if (!path || !ret)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &stbuf) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(stbuf.st_mode)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (stbuf.st_mode & (S_IRWXG | S_IRWXO)) {
+		r = -EPERM;
+		goto out;
+	}
+	r = read_bounded(fd, pem, sizeof(pem), &len);
+	if (r == 0)
+		r = key_from_pem(pem, len, ret);
+	OPENSSL_cleanse(pem, sizeof(pem));
+out:
+	close(fd);
+	return r;
+}
+
+int sign_key_generate(struct sign_key **ret)
+{
+	EVP_PKEY *pkey;
+
+	if (!ret)
+		return -EINVAL;
+	pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	if (!pkey) {
+		ERR_clear_error();
+		return -EIO;
+	}
+	return key_wrap(pkey, ret);
+}
+
+int sign_key_from_raw(const uint8_t secret[SIGN_PUBKEY_BYTES], struct sign_key **ret)
+{
+	EVP_PKEY *pkey;
+
+	if (!secret || !ret)
+		return -EINVAL;
+	pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, secret, SIGN_PUBKEY_BYTES);
+	if (!pkey) {
+		ERR_clear_error();
+		return -ENOMEM;
+	}
+	return key_wrap(pkey, ret);
+}
+
+/* Write @key as a new PEM file at @path (-EEXIST when one is there already). */
+static int key_store(const struct sign_key *key, const char *path)
+{
+	char *data = NULL;
+	long len;
+	BIO *bio;
+	int r;
+
+	/* secure-heap memory BIO: the PEM is cleansed when the BIO is freed */
+	bio = BIO_new(BIO_s_secmem());
+	if (!bio)
+		return -ENOMEM;
+	if (PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) != 1) {
+		ERR_clear_error();
+		r = -EIO;
+		goto out;
+	}
+	len = BIO_get_mem_data(bio, &data);
+	if (len <= 0 || !data) {
+		r = -EIO;
+		goto out;
+	}
+	r = write_new_file(path, data, (size_t)len, KEY_FILE_MODE);
+out:
+	BIO_free(bio);
+	return r;
+}
+
+int sign_key_load_or_create(const char *path, struct sign_key **ret, bool *ret_created)
+{
+	struct sign_key *k = NULL;
+	int r;
+
+	if (!path || !ret)
+		return -EINVAL;
+	r = sign_key_load(path, &k);
+	if (r != -ENOENT)
+		goto out;
+	r = sign_key_generate(&k);
+	if (r < 0)
+		return r;
+	r = key_store(k, path);
+	if (r == -EEXIST) {
+		/* another process made one meanwhile: that one is the station's key */
+		sign_key_free(k);
+		k = NULL;
+		r = sign_key_load(path, &k);
+		goto out;
+	}
+	if (r < 0) {
+		sign_key_free(k);
+		return r;
+	}
+	*ret = k;
+	if (ret_created)
+		*ret_created = true;
+	return 0;
+out:
+	if (r < 0)
+		return r;
+	*ret = k;
+	if (ret_created)
+		*ret_created = false;
+	return 0;
+}
+
+void sign_key_free(struct sign_key *key)
+{
+	if (!key)
+		return;
+	EVP_PKEY_free(key->pkey);
+	free(key);
+}
+
+int sign_key_get_pubkey(const struct sign_key *key, uint8_t ret[SIGN_PUBKEY_BYTES])
+{
+	uint8_t pub[SIGN_PUBKEY_BYTES];
+	size_t len = sizeof(pub);
+
+	if (!key || !ret)
+		return -EINVAL;
+	if (EVP_PKEY_get_raw_public_key(key->pkey, pub, &len) != 1 || len != sizeof(pub)) {
+		ERR_clear_error();
+		return -EIO;
+	}
+	memcpy(ret, pub, sizeof(pub));
+	return 0;
+}
+
+int sign_key_get_pubkey_b64(const struct sign_key *key, char *buf, size_t len)
+{
+	uint8_t pub[SIGN_PUBKEY_BYTES];
+	int r;
+
+	if (!buf)
+		return -EINVAL;
+	r = sign_key_get_pubkey(key, pub);
+	if (r < 0)
+		return r;
+	return sign_b64_encode(pub, sizeof(pub), buf, len);
+}
+
+/* ---- signatures ------------------------------------------------------------------------ */
+
+int sign_key_sign(const struct sign_key *key, const void *data, size_t len,
+		  uint8_t ret_sig[SIGN_SIG_BYTES])
+{
+	uint8_t sig[SIGN_SIG_BYTES];
+	size_t siglen = sizeof(sig);
+	EVP_MD_CTX *ctx;
+	int r = 0;
+
+	if (!key || (!data && len) || !ret_sig)
+		return -EINVAL;
+	ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return -ENOMEM;
+	/* Ed25519 is one-shot (PureEdDSA): no digest, the whole message at once */
+	if (EVP_DigestSignInit(ctx, NULL, NULL, NULL, key->pkey) != 1 ||
+	    EVP_DigestSign(ctx, sig, &siglen, data ? data : (const void *)"", len) != 1 ||
+	    siglen != sizeof(sig)) {
+		ERR_clear_error();
+		r = -EIO;
+	}
+	EVP_MD_CTX_free(ctx);
+	if (r == 0)
+		memcpy(ret_sig, sig, sizeof(sig));
+	return r;
+}
+
+int sign_verify(const uint8_t pub[SIGN_PUBKEY_BYTES], const void *data, size_t len,
+		const uint8_t sig[SIGN_SIG_BYTES])
+{
+	EVP_MD_CTX *ctx;
+	EVP_PKEY *pkey;
+	int r = 0;
+
+	if (!pub || (!data && len) || !sig)
+		return -EINVAL;
+	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, SIGN_PUBKEY_BYTES);
+	if (!pkey) {
+		ERR_clear_error();
+		return -EBADMSG;
+	}
+	ctx = EVP_MD_CTX_new();
+	if (!ctx) {
+		EVP_PKEY_free(pkey);
+		return -ENOMEM;
+	}
+	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) != 1 ||
+	    EVP_DigestVerify(ctx, sig, SIGN_SIG_BYTES, data ? data : (const void *)"", len) != 1) {
+		ERR_clear_error();
+		r = -EBADMSG;
+	}
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pkey);
+	return r;
+}
+
+/* ---- base64 ---------------------------------------------------------------------------- */
+
+int sign_b64_encode(const uint8_t *data, size_t n, char *buf, size_t len)
+{
+	if (!data || !buf || n > INT_MAX / 2)
+		return -EINVAL;
+	if (len < B64_LEN(n) + 1)
+		return -ENOBUFS;
+	EVP_EncodeBlock((unsigned char *)buf, data, (int)n);
+	return 0;
+}
+
+int sign_b64_decode(const char *s, uint8_t *ret, size_t n)
+{
+	uint8_t raw[B64_LEN(B64_BYTES_MAX) / 4 * 3];
+	char again[B64_LEN(B64_BYTES_MAX) + 1];
+	size_t want = B64_LEN(n);
+	int m;
+
+	if (!s || !ret || n == 0 || n > B64_BYTES_MAX)
+		return -EINVAL;
+	if (strnlen(s, want + 1) != want)
+		return -EINVAL;
+	m = EVP_DecodeBlock(raw, (const unsigned char *)s, (int)want);
+	if (m < 0 || (size_t)m < n) {
+		ERR_clear_error();
+		return -EINVAL;
+	}
+	/* exactly one text per value: re-encode and compare (padding, spare bits, alphabet) */
+	EVP_EncodeBlock((unsigned char *)again, raw, (int)n);
+	if (memcmp(again, s, want) != 0)
+		return -EINVAL;
+	memcpy(ret, raw, n);
+	return 0;
+}
+
+/* ---- public key files ------------------------------------------------------------------ */
+
+int sign_pubkey_load(const char *path, uint8_t ret[SIGN_PUBKEY_BYTES])
+{
+	char text[PUBKEY_FILE_MAX + 1];
+	size_t len = 0;
+	int fd, r;
+
+	if (!path || !ret)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	r = read_bounded(fd, text, PUBKEY_FILE_MAX, &len);
+	close(fd);
+	if (r == -EFBIG)
+		return -EINVAL;
+	if (r < 0)
+		return r;
+	if (len && text[len - 1] == '\n')
+		len--;
+	if (len != SIGN_PUBKEY_B64_LEN)
+		return -EINVAL;
+	text[len] = '\0';
+	return sign_b64_decode(text, ret, SIGN_PUBKEY_BYTES);
+}
+
+int sign_pubkey_save(const char *path, const uint8_t pub[SIGN_PUBKEY_BYTES])
+{
+	char text[SIGN_PUBKEY_B64_MAX + 1];
+	int r;
+
+	if (!path || !pub)
+		return -EINVAL;
+	r = sign_b64_encode(pub, SIGN_PUBKEY_BYTES, text, sizeof(text));
+	if (r < 0)
+		return r;
+	text[SIGN_PUBKEY_B64_LEN] = '\n';
+	return write_new_file(path, text, SIGN_PUBKEY_B64_LEN + 1, PUBKEY_FILE_MODE);
+}
