@@ -4,6 +4,8 @@
  *
  * Opens the port raw (no echo, no line discipline processing, no flow control unless asked),
  * non-blocking and close-on-exec, with the line settings from the board file ("9600 8N1").
+ * read() on the fd returns -1/EAGAIN when empty and 0 only after a hang-up (a USB-serial
+ * adapter unplugged); a pty whose master closed gives EIO.
  * Returns -errno; never logs.
  */
 #ifndef SEALBENCH_HAL_SERIAL_H

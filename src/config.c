@@ -57,6 +57,9 @@ struct key_schema {
 	{ NULL, key, t, req, FLD(struct board_cfg, member), 0, mn, mx, d, NULL }
 #define BB(key, member, fn)                                                                     \
 	{ NULL, key, T_BACKEND, true, FLD(struct board_cfg, member), 0, 0, 0, NULL, fn }
+/* an optional class: "" (the default) means the board has none */
+#define BO(key, member, fn)                                                                     \
+	{ NULL, key, T_BACKEND, false, FLD(struct board_cfg, member), 0, 0, 0, "", fn }
 
 static const struct key_schema board_schema[] = {
 	BB("scale.backend", scale.backend, scale_backend_exists),
@@ -65,8 +68,22 @@ static const struct key_schema board_schema[] = {
 	BB("scanner.backend", scanner.backend, scanner_backend_exists),
 	B("scanner.device", T_STR, true, scanner.device, 0, 0, NULL),
 	B("scanner.baud", T_UINT, false, scanner.baud, 0, 4000000, "0"),
+	B("scanner.ctrl_map", T_STR, false, scanner.ctrl_map, 0, 0, ""),
+	B("scanner.fkeys", T_STR, false, scanner.fkeys, 0, 0, ""),
+	B("scanner.aim", T_STR, false, scanner.aim, 0, 0, ""),
+	B("scanner.terminator", T_STR, false, scanner.terminator, 0, 0, ""),
+	B("scanner.key_timeout_ms", T_UINT, false, scanner.key_timeout_ms, 0, 60000, "0"),
+	B("scanner.gap_ms", T_UINT, false, scanner.gap_ms, 0, 60000, "0"),
+	B("scanner.serial", T_STR, false, scanner.serial, 0, 0, ""),
 	BB("badge.backend", badge.backend, badge_backend_exists),
-	B("badge.device", T_STR, true, badge.device, 0, 0, NULL),
+	/* not required: a Wiegand reader is two GPIO lines (badge.chip, badge.d0, badge.d1) */
+	B("badge.device", T_STR, false, badge.device, 0, 0, ""),
+	B("badge.chip", T_STR, false, badge.chip, 0, 0, ""),
+	B("badge.d0", T_INT, false, badge.d0, -1, 1023, "-1"),
+	B("badge.d1", T_INT, false, badge.d1, -1, 1023, "-1"),
+	B("badge.gap_ms", T_UINT, false, badge.gap_ms, 0, 1000, "0"),
+	B("badge.formats", T_STR, false, badge.formats, 0, 0, ""),
+	B("badge.key_timeout_ms", T_UINT, false, badge.key_timeout_ms, 0, 60000, "0"),
 	BB("camera.backend", camera.backend, camera_backend_exists),
 	B("camera.device", T_STR, false, camera.device, 0, 0, ""),
 	B("camera.format", T_CAMFMT, false, camera.format, 0, 0, "yuyv"),
@@ -74,6 +91,7 @@ static const struct key_schema board_schema[] = {
 	B("camera.height", T_UINT, false, camera.height, 16, 8192, "720"),
 	B("camera.quality", T_UINT, false, camera.jpeg_quality, 1, 100, "85"),
 	B("camera.warmup", T_UINT, false, camera.warmup_frames, 0, 120, "0"),
+	B("camera.timeout_ms", T_UINT, false, camera.timeout_ms, 100, 60000, "4000"),
 	BB("lights.backend", lights.backend, lights_backend_exists),
 	B("lights.device", T_STR, false, lights.device, 0, 0, ""),
 	B("lights.active_low", T_BOOL, false, lights.active_low, 0, 0, "false"),
@@ -81,6 +99,14 @@ static const struct key_schema board_schema[] = {
 	B("lights.amber", T_INT, false, lights.amber, -1, 1023, "-1"),
 	B("lights.green", T_INT, false, lights.green, -1, 1023, "-1"),
 	B("lights.buzzer", T_INT, false, lights.buzzer, -1, 1023, "-1"),
+	B("lights.chip", T_STR, false, lights.chip, 0, 0, ""),
+	BO("trigger.backend", trigger.backend, trigger_backend_exists),
+	B("trigger.device", T_STR, false, trigger.device, 0, 0, ""),
+	B("trigger.chip", T_STR, false, trigger.chip, 0, 0, ""),
+	B("trigger.line", T_INT, false, trigger.line, -1, 1023, "-1"),
+	B("trigger.active_low", T_BOOL, false, trigger.active_low, 0, 0, "false"),
+	B("trigger.pull_up", T_BOOL, false, trigger.pull_up, 0, 0, "false"),
+	B("trigger.debounce_ms", T_UINT, false, trigger.debounce_ms, 0, 1000, "20"),
 };
 
 /* ---- station config -------------------------------------------------------------------- */
@@ -276,7 +302,7 @@ static int set_value(struct parse_ctx *c, const struct key_schema *k, void *base
 			fail(c, c->line, "%s: value longer than %zu characters", k->key, k->size - 1);
 			return -EINVAL;
 		}
-		if (k->type == T_BACKEND && !k->exists(v)) {
+		if (k->type == T_BACKEND && *v && !k->exists(v)) {
 			fail(c, c->line, "%s: no backend named '%s' in this build", k->key, v);
 			return -EINVAL;
 		}
@@ -486,6 +512,15 @@ static int board_handler(void *user, const char *section, const char *name, cons
 		b->camera_line = c->line;
 	else if (strcmp(name, "lights.device") == 0)
 		b->lights_line = c->line;
+	else if (strcmp(name, "trigger.device") == 0 || strcmp(name, "trigger.backend") == 0)
+		b->trigger_line = b->trigger_line ? b->trigger_line : c->line;
+	/* a class without a device key (Wiegand badge, GPIO lights) is named by its backend */
+	else if (strcmp(name, "badge.backend") == 0 && !b->badge_line)
+		b->badge_line = c->line;
+	else if (strcmp(name, "lights.backend") == 0 && !b->lights_line)
+		b->lights_line = c->line;
+	else if (strcmp(name, "camera.backend") == 0 && !b->camera_line)
+		b->camera_line = c->line;
 	return 1;
 }
 
@@ -567,6 +602,28 @@ int board_cfg_load(const char *path, const char *run_dir, struct board_cfg *ret,
 		r = r ?: resolve_path(&c, "badge.device", b->badge.device, BADGE_DEVICE_MAX, dir);
 		r = r ?: resolve_path(&c, "camera.device", b->camera.device, CAMERA_DEVICE_MAX, dir);
 		r = r ?: resolve_path(&c, "lights.device", b->lights.device, LIGHTS_DEVICE_MAX, dir);
+		r = r ?: resolve_path(&c, "trigger.device", b->trigger.device, TRIGGER_DEVICE_MAX,
+				      dir);
+	}
+	/* badge.device is optional only for a reader that is not a device node (Wiegand) */
+	if (r == 0 && !b->badge.device[0] && strcmp(b->badge.backend, "wiegand") != 0) {
+		fail(&c, 0, "missing required key 'badge.device'");
+		r = -EINVAL;
+	}
+	/* the backends' own option checks, so a bad value stops the daemon here with a line */
+	if (r == 0 && scanner_check_cfg(&b->scanner) < 0) {
+		fail(&c, b->scanner_line,
+		     "scanner (backend %s): invalid option (check scanner.ctrl_map, .fkeys, .aim, "
+		     ".terminator, .serial)",
+		     b->scanner.backend);
+		r = -EINVAL;
+	}
+	if (r == 0 && badge_check_cfg(&b->badge) < 0) {
+		fail(&c, b->badge_line,
+		     "badge (backend %s): invalid option (wiegand needs badge.chip and distinct "
+		     "badge.d0/badge.d1; check badge.formats)",
+		     b->badge.backend);
+		r = -EINVAL;
 	}
 	if (r == 0) {
 		snprintf(b->path, sizeof(b->path), "%s", path);

@@ -25,6 +25,7 @@
 #include "drivers/lights/lights.h"
 #include "drivers/scale/scale.h"
 #include "drivers/scanner/scanner.h"
+#include "drivers/trigger/trigger.h"
 #include "src/package.h"
 
 /** Room for "file:line: message" error texts. */
@@ -42,8 +43,10 @@ struct board_cfg {
 	struct badge_cfg badge;
 	struct camera_cfg camera;
 	struct lights_cfg lights;
-	/* line of each class's ".device" key, for "file:line" in device-open errors */
-	unsigned scale_line, scanner_line, badge_line, camera_line, lights_line;
+	struct trigger_cfg trigger; /* optional: trigger.backend "" = no pedal / photo-eye */
+	/* line of each class's ".device" key (else its ".backend" key), for "file:line" in
+	 * device-open errors */
+	unsigned scale_line, scanner_line, badge_line, camera_line, lights_line, trigger_line;
 };
 
 struct carrier_cfg {

@@ -383,21 +383,22 @@ static int on_camera(struct ev_source *s, int fd, uint32_t revents, void *userda
 
 	(void)s, (void)fd, (void)revents;
 	while ((r = camera_on_readable(st->parts.camera, &ph)) != -EAGAIN) {
-		if (!st->capture_pending)
-			continue; /* a frame nobody asked for (after a timeout): drop it */
-		if (r == 0 && ph.t_ns < st->capture_ns)
-			continue; /* taken before this request: a late frame for an earlier package */
-		st->capture_pending = false;
-		if (r == 0) {
-			pipeline_on_photo(st->pl, ph.jpeg, ph.len, ph.width, ph.height, clock_now_ns());
-		} else {
+		if (r < 0) {
+			/* The photo failed (timeout, unplug, bad frames): this package gets no
+			 * photo. The camera's fd stays valid and the next capture re-opens the
+			 * device, so the watch stays. One error per wake-up: no spinning. */
+			log_warn("station", "camera: %s", strerror(-r));
 			set_error(st, "camera: %s", strerror(-r));
-			pipeline_on_photo(st->pl, NULL, 0, 0, 0, clock_now_ns());
-			if (!transient(r)) {
-				device_failed(st, DEV_CAMERA, r);
-				break;
+			if (st->capture_pending) {
+				st->capture_pending = false;
+				pipeline_on_photo(st->pl, NULL, 0, 0, 0, clock_now_ns());
 			}
+			break;
 		}
+		if (!st->capture_pending || ph.t_ns < st->capture_ns)
+			continue; /* not asked for, or taken before this request: drop it */
+		st->capture_pending = false;
+		pipeline_on_photo(st->pl, ph.jpeg, ph.len, ph.width, ph.height, clock_now_ns());
 	}
 	return 0;
 }

@@ -7,11 +7,17 @@
 #include <string.h>
 
 #include "drivers/badge/badge.h"
+#include "drivers/badge/badge_proto.h"
 
 extern const struct badge_ops badge_sim_ops;
+extern const struct badge_ops badge_evdev_ops;
+extern const struct badge_ops badge_wiegand_ops;
 
-/* Registry (STYLE 9); the sim backend is always compiled in. */
+/* Registry (STYLE 9); the sim backend is always compiled in. The wiegand backend is too: built
+ * without libgpiod, hal/gpio returns -EOPNOTSUPP and so does its open(). */
 static const struct badge_ops *const badge_backends[] = {
+	&badge_evdev_ops,
+	&badge_wiegand_ops,
 	&badge_sim_ops,
 	NULL,
 };
@@ -50,6 +56,8 @@ int badge_open(const struct badge_cfg *cfg, struct badge **ret)
 	b->cfg = *cfg;
 	b->cfg.backend[sizeof(b->cfg.backend) - 1] = '\0';
 	b->cfg.device[sizeof(b->cfg.device) - 1] = '\0';
+	b->cfg.chip[sizeof(b->cfg.chip) - 1] = '\0';
+	b->cfg.formats[sizeof(b->cfg.formats) - 1] = '\0';
 	r = ops->open(b);
 	if (r < 0)
 		goto err_close;
@@ -88,4 +96,21 @@ int badge_on_readable(struct badge *b, struct badge_read *ret)
 const char *badge_get_model(const struct badge *b)
 {
 	return b ? b->model : "";
+}
+
+int badge_check_cfg(const struct badge_cfg *cfg)
+{
+	unsigned formats;
+
+	if (!cfg || !memchr(cfg->backend, '\0', sizeof(cfg->backend)) ||
+	    !memchr(cfg->formats, '\0', sizeof(cfg->formats)))
+		return -EINVAL;
+	if (badge_proto_parse_formats(cfg->formats, &formats) < 0 ||
+	    cfg->gap_ms > BADGE_WIEGAND_GAP_MS_MAX || cfg->key_timeout_ms > BADGE_KEY_TIMEOUT_MS_MAX)
+		return -EINVAL;
+	if (!strcmp(cfg->backend, "wiegand") &&
+	    (cfg->d0 < 0 || cfg->d1 < 0 || cfg->d0 == cfg->d1 ||
+	     !(cfg->chip[0] || cfg->device[0])))
+		return -EINVAL;
+	return 0;
 }

@@ -7,11 +7,17 @@
 #include <string.h>
 
 #include "drivers/scanner/scanner.h"
+#include "drivers/scanner/scanner_proto.h"
+#include "hal/serial.h"
 
 extern const struct scanner_ops scanner_sim_ops;
+extern const struct scanner_ops scanner_evdev_ops;
+extern const struct scanner_ops scanner_serial_ops;
 
 /* Registry (STYLE 9); the sim backend is always compiled in. */
 static const struct scanner_ops *const scanner_backends[] = {
+	&scanner_evdev_ops,
+	&scanner_serial_ops,
 	&scanner_sim_ops,
 	NULL,
 };
@@ -88,4 +94,23 @@ int scanner_on_readable(struct scanner *s, struct scanner_scan *ret)
 const char *scanner_get_model(const struct scanner *s)
 {
 	return s ? s->model : "";
+}
+
+int scanner_check_cfg(const struct scanner_cfg *cfg)
+{
+	struct hal_serial_cfg line;
+	struct scanner_opts o;
+	bool serial;
+	int r;
+
+	if (!cfg || !memchr(cfg->backend, '\0', sizeof(cfg->backend)) ||
+	    !memchr(cfg->serial, '\0', sizeof(cfg->serial)))
+		return -EINVAL;
+	serial = !strcmp(cfg->backend, "serial");
+	r = scanner_proto_parse_opts(cfg, serial, &o);
+	if (r < 0)
+		return r;
+	if (serial && cfg->serial[0])
+		return hal_serial_parse(cfg->serial, &line);
+	return 0;
 }

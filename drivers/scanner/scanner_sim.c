@@ -83,6 +83,7 @@ static int sim_on_readable(struct scanner *s, struct scanner_scan *ret)
 			memcpy(ret->text, p->scan, len + 1);
 			ret->len = len;
 			ret->t_ns = clock_now_ns();
+			ret->aim[0] = '\0';
 			return 0;
 		}
 		room = linebuf_room(&p->lb, &dst);

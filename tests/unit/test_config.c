@@ -224,7 +224,7 @@ static void test_board_good_run_dir(void **state)
 	assert_int_equal(b.scale_line, 4);
 	assert_int_equal(b.scanner_line, 7);
 	assert_int_equal(b.badge_line, 9);
-	assert_int_equal(b.camera_line, 0);
+	assert_int_equal(b.camera_line, 10); /* no camera.device: the camera.backend line */
 	assert_int_equal(b.lights_line, 15);
 }
 
@@ -265,8 +265,9 @@ static void test_board_minimal_defaults(void **state)
 	assert_false(b.lights.active_low);
 	assert_int_equal(b.lights.red, -1);
 	assert_int_equal(b.lights.buzzer, -1);
-	assert_int_equal(b.camera_line, 0);
-	assert_int_equal(b.lights_line, 0);
+	/* no device keys: errors name the backend lines */
+	assert_int_equal(b.camera_line, 9);
+	assert_int_equal(b.lights_line, 10);
 }
 
 /* A board path without a directory part resolves against ".". */
