@@ -4,7 +4,8 @@
  *
  * cfg->device names the FIFO (created if missing). One line per reading:
  * "<grams> <stable|motion> [over|under|fault]" (scale_proto_parse_sim()). tare() makes the
- * last reading the zero, as a real scale's tare key does.
+ * last reading the zero, as a real scale's tare key does. Its stable flag is final: the class
+ * stability filter is skipped (ops->stable_is_final).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -115,4 +116,7 @@ const struct scale_ops scale_sim_ops = {
 	.get_fd = sim_get_fd,
 	.on_readable = sim_on_readable,
 	.tare = sim_tare,
+	/* The scenario (tools/sealbench-sim) says what is stable; filtering it would only delay
+	 * the station tests by stable_ms per package. */
+	.stable_is_final = true,
 };
