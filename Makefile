@@ -7,6 +7,9 @@
 #   make test            everything: gcc build, clang ASan+UBSan build, unit + integration
 #   make run             the station on the sim board with a private broker and the sink
 #   make demo PACKAGES=N non-interactive demo, prints "N sealed, N delivered, 0 lost"
+#   make fuzz            each libFuzzer target briefly (fuzz-long: for hours)
+#   make regress         recorded device traffic vs golden outputs (makeregress: regenerate)
+#   make soak            the durability harnesses (power cuts, faults, kills) 10,000 times each
 #   make clean
 
 include config.mk
@@ -72,11 +75,11 @@ FUZZ_SECONDS ?= 15
 DAEMON := $(BUILD)/sealbenchd
 
 .PHONY: all deps test unit integration check-layers run demo clean format help fuzz fuzz-long \
-	fuzz-build
+	fuzz-build regress makeregress
 all: $(DAEMON) $(TOOLS)
 
 help:
-	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@tools/deps.sh
@@ -127,6 +130,13 @@ unit: $(UNIT_TESTS)
 integration: all
 	@$(PYTHON) tests/integration/run.py --bin $(BUILD)
 
+# Recorded device traffic decoded and diffed against the golden outputs (tests/data/*/*.chk).
+regress: all
+	@tests/regress.sh $(BUILD)
+
+makeregress: all
+	@tests/regress.sh --make $(BUILD)
+
 # Drivers may use hal/ only; src/ sees drivers only through class headers; hal/ sees nothing of ours.
 check-layers:
 	@tests/check-layers.sh
@@ -135,7 +145,8 @@ check-layers:
 # in which the unit and integration suites run.
 test: deps
 	$(MAKE) all
-	$(MAKE) CC=clang WITH_SANITIZERS=1 BUILD=build-asan OPT=-O1 all $(UNIT_TESTS:$(BUILD)/%=build-asan/%)
+	$(MAKE) CC=clang WITH_SANITIZERS=1 BUILD=build-asan OPT=-O1 all $(UNIT_TESTS:$(BUILD)/%=build-asan/%) \
+		$(CRASH_TESTS:$(BUILD)/%=build-asan/%)
 	@tests/check-layers.sh
 	$(MAKE) fuzz
 	@tests/run-all.sh build-asan
@@ -151,6 +162,8 @@ format:
 
 clean:
 	rm -rf build build-asan build-fuzz run
+
+include tests/crash/crash.mk
 
 # Keep the object files of tools and tests (make would delete them as intermediates).
 .SECONDARY:

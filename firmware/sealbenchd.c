@@ -226,6 +226,8 @@ int main(int argc, char **argv)
 	char err[CONFIG_ERR_MAX];
 	char ob_path[OUTBOX_PATH_MAX];
 	char client_id[CLIENT_ID_MAX];
+	char aside[OUTBOX_PATH_MAX + 64];
+	char quarantine_msg[4 * OUTBOX_PATH_MAX] = "";
 	struct args a;
 	int r, rc = 1;
 
@@ -274,12 +276,21 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	snprintf(ob_path, sizeof(ob_path), "%s/outbox.db", cfg.data_dir);
-	r = outbox_open(&(struct outbox_cfg){ .path = ob_path,
-					       .quota_bytes = cfg.outbox_quota_mb * 1024 * 1024,
-					       .photo_retention_ms = (uint64_t)cfg.photo_retention_days *
-								     86400000ull },
-			&ob);
-	if (r < 0) {
+	/* A damaged outbox is moved aside (never deleted) and a fresh one started: the station
+	 * keeps sealing, and says so loudly, in the log and in its status. */
+	r = outbox_open_or_quarantine(
+		&(struct outbox_cfg){ .path = ob_path,
+				      .quota_bytes = cfg.outbox_quota_mb * 1024 * 1024,
+				      .photo_retention_ms =
+					      (uint64_t)cfg.photo_retention_days * 86400000ull },
+		&ob, aside, sizeof(aside));
+	if (r == OUTBOX_QUARANTINED) {
+		snprintf(quarantine_msg, sizeof(quarantine_msg),
+			 "OUTBOX DAMAGED: moved aside to %s, started a fresh outbox; its unacked "
+			 "records are not being sent: recover them with sealbench-salvage %s",
+			 aside, aside);
+		log_err("sealbenchd", "%s", quarantine_msg);
+	} else if (r < 0) {
 		log_err("sealbenchd", "%s: cannot open the outbox ([station] data_dir = %s): %s",
 			ob_path, cfg.data_dir, strerror(-r));
 		goto out;
@@ -324,6 +335,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	dev = (struct devices){ 0 }; /* the station owns them now */
+	if (quarantine_msg[0])
+		station_report_error(st, quarantine_msg);
 	snprintf(client_id, sizeof(client_id), "sealbench-%s-%s", cfg.site, cfg.station);
 	r = mqtt_link_new(ev,
 			  &(struct mqtt_link_cfg){ .host = cfg.mqtt_host,
@@ -348,7 +361,7 @@ int main(int argc, char **argv)
 		   cfg.mqtt_port);
 
 	r = ev_run(ev);
-	rc = r < 0 ? 1 : 0;
+	rc = r == 0 ? 0 : 1; /* STATION_EXIT_OUTBOX_DAMAGED: systemd restarts us, start moves it */
 	if (r < 0)
 		log_err("sealbenchd", "event loop failed: %s", strerror(-r));
 out:

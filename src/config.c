@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "src/config.h"
+#include "src/dimweight.h"
 
 enum ctype {
 	T_STR,     /* char[size] */
@@ -63,8 +64,15 @@ struct key_schema {
 
 static const struct key_schema board_schema[] = {
 	BB("scale.backend", scale.backend, scale_backend_exists),
-	B("scale.device", T_STR, true, scale.device, 0, 0, NULL),
+	/* not required: a USB HID scale is found by its usage page, not a path */
+	B("scale.device", T_STR, false, scale.device, 0, 0, ""),
 	B("scale.baud", T_UINT, false, scale.baud, 0, 4000000, "0"),
+	B("scale.serial", T_STR, false, scale.serial, 0, 0, ""),
+	B("scale.poll_ms", T_UINT, false, scale.poll_ms, 0, 60000, "0"),
+	B("scale.stable_band_g", T_UINT, false, scale.stable_band_g, 0, 100000, "0"),
+	B("scale.stable_ms", T_UINT, false, scale.stable_ms, 0, 60000, "0"),
+	B("scale.usb_vid", T_UINT, false, scale.usb_vid, 0, 65535, "0"),
+	B("scale.usb_pid", T_UINT, false, scale.usb_pid, 0, 65535, "0"),
 	BB("scanner.backend", scanner.backend, scanner_backend_exists),
 	B("scanner.device", T_STR, true, scanner.device, 0, 0, NULL),
 	B("scanner.baud", T_UINT, false, scanner.baud, 0, 4000000, "0"),
@@ -121,6 +129,7 @@ static const struct key_schema station_schema[] = {
 	S("station", "site", T_STR, true, site, 0, 0, NULL),
 	S("station", "id", T_STR, true, station, 0, 0, NULL),
 	S("station", "data_dir", T_STR, false, data_dir, 0, 0, "/var/lib/sealbench"),
+	S("station", "dimweight_file", T_STR, false, dimweight_file, 0, 0, ""),
 	S("station", "key_path", T_STR, false, key_path, 0, 0, ""),
 	S("station", "session_idle_s", T_UINT, false, session_idle_s, 10, 86400, "900"),
 	S("station", "package_timeout_s", T_UINT, false, package_timeout_s, 10, 86400, "300"),
@@ -150,6 +159,7 @@ static const struct key_schema station_schema[] = {
 	S("rules", "address_policy", T_POLICY, false, rules.address_policy, 0, 0, "warn"),
 	SL("rules", "lead_badges", rules.lead_badges, rules.n_lead_badges),
 	S("rules", "dim_divisor", T_UINT, false, rules.dim_divisor, 0, 1000000, "5000"),
+	S("rules", "label_charset", T_STR, false, rules.label_charset_src, 0, 0, "latin1"),
 	S("scan", "order_pattern", T_STR, false, order_pattern_src, 0, 0, "^ORD-[0-9A-Z-]+$"),
 	S("scan", "box_pattern", T_STR, false, box_pattern_src, 0, 0, "^BOX-[0-9A-Z-]+$"),
 	S("scan", "void_code", T_STR, false, void_code, 0, 0, "CMD-VOID"),
@@ -227,7 +237,8 @@ static bool parse_i64(const char *v, int64_t *ret)
 	long long x;
 
 	errno = 0;
-	x = strtoll(v, &end, 10);
+	/* decimal, or hexadecimal with 0x (USB vendor/product IDs are written that way) */
+	x = strtoll(v, &end, (v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) ? 16 : 10);
 	if (errno || end == v || *end)
 		return false;
 	*ret = x;
@@ -502,7 +513,8 @@ static int board_handler(void *user, const char *section, const char *name, cons
 	(void)section; /* the reader refuses section headers in board files */
 	if (set_key(c, NULL, name, value) < 0)
 		return 0;
-	if (strcmp(name, "scale.device") == 0)
+	if (strcmp(name, "scale.device") == 0 ||
+	    (strcmp(name, "scale.backend") == 0 && !b->scale_line))
 		b->scale_line = c->line;
 	else if (strcmp(name, "scanner.device") == 0)
 		b->scanner_line = c->line;
@@ -604,6 +616,10 @@ int board_cfg_load(const char *path, const char *run_dir, struct board_cfg *ret,
 		r = r ?: resolve_path(&c, "lights.device", b->lights.device, LIGHTS_DEVICE_MAX, dir);
 		r = r ?: resolve_path(&c, "trigger.device", b->trigger.device, TRIGGER_DEVICE_MAX,
 				      dir);
+	}
+	if (r == 0 && !b->scale.device[0] && strcmp(b->scale.backend, "usbhid") != 0) {
+		fail(&c, 0, "missing required key 'scale.device'");
+		r = -EINVAL;
 	}
 	/* badge.device is optional only for a reader that is not a device node (Wiegand) */
 	if (r == 0 && !b->badge.device[0] && strcmp(b->badge.backend, "wiegand") != 0) {
@@ -772,6 +788,15 @@ static int station_handler(void *user, const char *section, const char *name, co
 	return 0;
 }
 
+/* The line a plain-section key was set on (0 when it took its default). */
+static unsigned st_line(const struct parse_ctx *c, const char *section, const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(station_schema); i++)
+		if (!strcmp(station_schema[i].section, section) && !strcmp(station_schema[i].key, key))
+			return c->global_seen[i];
+	return 0;
+}
+
 /* Site and station IDs are parts of MQTT topics and of record IDs (record.h). */
 static int check_id(struct parse_ctx *c, const char *key, const char *v)
 {
@@ -829,11 +854,48 @@ int station_cfg_load(const char *path, struct station_cfg *ret, char *err, size_
 			      &st->order_pattern) < 0)
 		r = -EINVAL;
 	if (r == 0 &&
-	    compile(&c, "[scan] box_pattern", st->box_pattern_src, &st->box_pattern) < 0) {
-		regfree(&st->order_pattern);
+	    compile(&c, "[scan] box_pattern", st->box_pattern_src, &st->box_pattern) < 0)
 		r = -EINVAL;
+	if (r == 0) {
+		int cs = addr_charset_from_string(st->rules.label_charset_src);
+
+		if (cs < 0) {
+			fail(&c, st_line(&c, "rules", "label_charset"),
+			     "label_charset: '%s' is not one of ascii, latin1, cp1252",
+			     st->rules.label_charset_src);
+			r = -EINVAL;
+		} else {
+			st->rules.label_charset = (enum addr_charset)cs;
+		}
+	}
+	if (r == 0 && st->dimweight_file[0]) {
+		char dwerr[CONFIG_ERR_MAX];
+
+		if (st->dimweight_file[0] != '/') {
+			const char *slash = strrchr(path, '/');
+			char buf[CONFIG_PATH_MAX * 2];
+
+			snprintf(buf, sizeof(buf), "%.*s/%s", slash ? (int)(slash - path) : 1,
+				 slash ? path : ".", st->dimweight_file);
+			if (strlen(buf) >= sizeof(st->dimweight_file)) {
+				fail(&c, 0, "dimweight_file: path too long");
+				r = -EINVAL;
+			} else {
+				memcpy(st->dimweight_file, buf, strlen(buf) + 1);
+			}
+		}
+		if (r == 0 && dimweight_load(st->dimweight_file, &st->rules.dimweight, dwerr,
+					     sizeof(dwerr)) < 0) {
+			/* the data file's own file:line message */
+			snprintf(c.err, c.errlen, "%s (dimweight_file in %s)", dwerr, path);
+			c.failed = true;
+			r = -EINVAL;
+		}
 	}
 	if (r < 0) {
+		/* regfree() of a zeroed (never compiled) or already freed regex_t is a no-op */
+		regfree(&st->order_pattern);
+		regfree(&st->box_pattern);
 		/* carriers compiled so far */
 		for (unsigned i = 0; i < st->n_carriers; i++)
 			regfree(&st->carriers[i].pattern);
@@ -852,6 +914,8 @@ void station_cfg_done(struct station_cfg *cfg)
 	if (!cfg || !cfg->compiled)
 		return;
 	cfg->compiled = false;
+	dimweight_free(cfg->rules.dimweight);
+	cfg->rules.dimweight = NULL;
 	regfree(&cfg->order_pattern);
 	regfree(&cfg->box_pattern);
 	for (unsigned i = 0; i < cfg->n_carriers; i++)

@@ -26,6 +26,7 @@
 #include "drivers/scale/scale.h"
 #include "drivers/scanner/scanner.h"
 #include "drivers/trigger/trigger.h"
+#include "src/address.h"
 #include "src/package.h"
 
 /** Room for "file:line: message" error texts. */
@@ -35,6 +36,8 @@
 #define CONFIG_CARRIERS_MAX 16 /* [carrier NAME] sections */
 #define CONFIG_BOXES_MAX 64    /* [box CODE] sections */
 #define CONFIG_PATTERN_MAX 128 /* one regular expression */
+
+struct dimweight_table;
 
 struct board_cfg {
 	char path[CONFIG_PATH_MAX];
@@ -87,6 +90,11 @@ struct rules_cfg {
 	char lead_badges[CONFIG_LIST_MAX][PKG_ID_MAX];
 	unsigned n_lead_badges;
 	uint32_t dim_divisor; /* mm^3 per gram (cm^3/kg), e.g. 5000; 0 = no dim weight */
+	/* the carriers' effective-dated dimensional-weight rules ([station] dimweight_file);
+	 * NULL = none: dim_divisor applies to every carrier */
+	struct dimweight_table *dimweight;
+	char label_charset_src[16];
+	enum addr_charset label_charset; /* what the label printer can print */
 };
 
 struct station_cfg {
@@ -95,6 +103,7 @@ struct station_cfg {
 	char site[33];
 	char station[33];
 	char data_dir[CONFIG_PATH_MAX];
+	char dimweight_file[CONFIG_PATH_MAX]; /* resolved against the config file's directory */
 	char key_path[CONFIG_PATH_MAX]; /* "" = <data_dir>/station.key (resolved by sealbenchd) */
 	unsigned session_idle_s;
 	unsigned package_timeout_s;

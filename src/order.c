@@ -64,6 +64,26 @@ static int parse(const cJSON *root, struct order_ctx *o)
 		return r;
 	o->declared_weight_g = (int32_t)x;
 
+	{
+		const cJSON *dims = cJSON_GetObjectItemCaseSensitive(root, "declared_dims_mm");
+
+		if (dims && !cJSON_IsNull(dims)) {
+			uint32_t *dst[3] = { &o->declared_length_mm, &o->declared_width_mm,
+					     &o->declared_height_mm };
+			const cJSON *it;
+			unsigned i = 0;
+
+			if (!cJSON_IsArray(dims) || cJSON_GetArraySize(dims) != 3)
+				return -EINVAL;
+			cJSON_ArrayForEach(it, dims) {
+				if (!cJSON_IsNumber(it) || it->valuedouble < 1 ||
+				    it->valuedouble > 100000 ||
+				    it->valuedouble != (double)(uint32_t)it->valuedouble)
+					return -EINVAL;
+				*dst[i++] = (uint32_t)it->valuedouble;
+			}
+		}
+	}
 	skus = cJSON_GetObjectItemCaseSensitive(root, "skus");
 	if (skus && !cJSON_IsNull(skus)) {
 		const cJSON *it;

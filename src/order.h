@@ -4,7 +4,8 @@
  *
  * The JSON shape (central's answer, and the demo sink's orders file):
  *   {"order_id","tracking","carrier","service","signature":bool,"declared_value_cents",
- *    "currency","declared_weight_g","skus":[{"sku","qty"}],"address":{"name","street","city",
+ *    "currency","declared_weight_g","declared_dims_mm":[L,W,H],"skus":[{"sku","qty"}],
+ *    "address":{"name","street","city",
  *    "state","postal_code","country"},"flags":{"first_time_buyer","vip"},
  *    "address_validation":{"result":"pass"|"fail","failed":[...]}}
  * or {"error":"not_found"}.

@@ -16,9 +16,20 @@
  * - The schema version is PRAGMA user_version (plus a human-readable copy in `meta`).
  *   Migrations run inside one IMMEDIATE transaction; a file from a newer firmware is refused.
  *
+ * - Integrity in two steps (issue 7): outbox_open() runs check_fast(), which touches a
+ *   bounded number of pages (header, schema, `meta`, the last OUTBOX_TAIL_CHECK rows re-hashed,
+ *   each index's view of the last row) so start-up stays well under 100 ms at 50,000 rows;
+ *   check_full() (PRAGMA quick_check over every page, the whole chain re-hashed) runs from the
+ *   daemon's idle-time job. Whatever finds damage, including SQLITE_CORRUPT from any statement,
+ *   writes "<path>.damaged" (note_damage()), so the next outbox_open_or_quarantine() moves the
+ *   file aside for salvage and starts fresh. Nothing here ever deletes a database.
+ * - A quarantine renames -wal first, then -shm, then the database: a WAL left at the old name
+ *   would otherwise be replayed into the fresh database (sqlite cannot tell whose WAL it is).
+ *
  * sqlite result codes are mapped once, in map_rc(): BUSY/LOCKED -> -EBUSY,
- * FULL -> -ENOSPC, NOMEM -> -ENOMEM, READONLY -> -EROFS, CANTOPEN -> the OS errno when
- * sqlite saw one, everything else (CORRUPT, NOTADB, IOERR, CONSTRAINT ...) -> -EIO.
+ * FULL -> -ENOSPC (and IOERR whose OS errno is ENOSPC/EDQUOT/EFBIG), NOMEM -> -ENOMEM,
+ * READONLY -> -EROFS, CANTOPEN -> the OS errno when sqlite saw one, everything else (CORRUPT,
+ * NOTADB, IOERR, CONSTRAINT ...) -> -EIO. CORRUPT and NOTADB also mark the outbox damaged.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +38,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -54,6 +68,19 @@
 #define OUTBOX_HASH_LEN (OUTBOX_HASH_HEX - 1)
 /* Size of struct outbox_row.id (the header's fixed array). */
 #define OUTBOX_ROW_ID_SIZE sizeof(((struct outbox_row *)0)->id)
+/*
+ * Rows at the end of the chain that the fast check re-hashes. A power cut or a lying SD card
+ * damages what was written last; 16 rows are a few pages and well under a millisecond.
+ */
+#define OUTBOX_TAIL_CHECK 16
+/* Room for one line of damage description in the marker file and the log. */
+#define OUTBOX_REASON_MAX 256
+/* "yyyymmddThhmmssZ" + NUL */
+#define OUTBOX_STAMP_MAX 20
+/* Attempts at a free "<path>.corrupt-<stamp>[-n]" name (several quarantines in one second). */
+#define OUTBOX_ASIDE_TRIES 100
+/* Mode of the damage marker file. */
+#define OUTBOX_MARKER_MODE 0640
 
 /*
  * Schema v1. Column order matters: the blobs (json, photo) come last so that queries reading
@@ -139,6 +166,9 @@ static const char *const stmt_sql[_ST_MAX] = {
 struct outbox {
 	sqlite3 *db;
 	sqlite3_stmt *st[_ST_MAX];
+	char path[PATH_MAX]; /* the database file, for the marker and the quarantine */
+	char dir[PATH_MAX];  /* its directory, for statvfs() */
+	bool damaged;	     /* damage seen since open (marker written) */
 	uint64_t quota_bytes;
 	uint64_t photo_retention_ms;
 	/* chain state, moved only after a successful COMMIT */
@@ -147,11 +177,90 @@ struct outbox {
 	uint64_t unacked_bytes;
 };
 
+/* Write @p len bytes or fail with -errno. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* fsync a directory so that a create or rename in it survives a power cut. */
+static int sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* @p out = @p a + @p b; -ENAMETOOLONG when it does not fit. */
+static int path_cat(char *out, size_t size, const char *a, const char *b)
+{
+	int n = snprintf(out, size, "%s%s", a, b);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * Record damage: flag it, log it once, and leave "<path>.damaged" with the reason beside the
+ * database (synced), so the next start moves the file aside even if this process dies now.
+ */
+static void note_damage(struct outbox *ob, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void note_damage(struct outbox *ob, const char *fmt, ...)
+{
+	char reason[OUTBOX_REASON_MAX];
+	char marker[PATH_MAX];
+	va_list ap;
+	int fd;
+	int r;
+
+	if (ob->damaged)
+		return;
+	ob->damaged = true;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason) - 1, fmt, ap);
+	va_end(ap);
+	log_err(MOD, "%s is damaged: %s", ob->path, reason);
+	if (path_cat(marker, sizeof(marker), ob->path, OUTBOX_DAMAGED_SUFFIX) < 0)
+		return;
+	fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, OUTBOX_MARKER_MODE);
+	if (fd < 0) {
+		log_warn(MOD, "%s: %s", marker, strerror(errno));
+		return;
+	}
+	strcat(reason, "\n");
+	r = write_all(fd, reason, strlen(reason));
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	if (r == 0)
+		r = sync_dir(ob->dir);
+	if (r < 0)
+		log_warn(MOD, "%s: %s", marker, strerror(-r));
+}
+
 /*
  * The one place where sqlite result codes become -errno (STYLE 13). Only for failures: an
  * unexpected SQLITE_ROW/SQLITE_DONE (a statement that returned nothing) is -EIO too.
+ * A corrupt or not-a-database answer also marks the outbox damaged.
  */
-static int map_rc(sqlite3 *db, int rc)
+static int map_rc(struct outbox *ob, int rc)
 {
 	int err;
 
@@ -166,8 +275,16 @@ static int map_rc(sqlite3 *db, int rc)
 	case SQLITE_READONLY:
 		return -EROFS;
 	case SQLITE_CANTOPEN:
-		err = db ? sqlite3_system_errno(db) : 0;
+		err = ob->db ? sqlite3_system_errno(ob->db) : 0;
 		return err > 0 ? -err : -EIO;
+	case SQLITE_IOERR:
+		/* a quota (EDQUOT) or RLIMIT_FSIZE (EFBIG) is a full disk for the station */
+		err = ob->db ? sqlite3_system_errno(ob->db) : 0;
+		return err == ENOSPC || err == EDQUOT || err == EFBIG ? -ENOSPC : -EIO;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		note_damage(ob, "sqlite: %s", ob->db ? sqlite3_errmsg(ob->db) : sqlite3_errstr(rc));
+		return -EIO;
 	default:
 		return -EIO;
 	}
@@ -218,7 +335,7 @@ static int stmt_exec(struct outbox *ob, sqlite3_stmt *st)
 	do {
 		rc = sqlite3_step(st);
 	} while (rc == SQLITE_ROW);
-	rc = rc == SQLITE_DONE ? 0 : map_rc(ob->db, rc);
+	rc = rc == SQLITE_DONE ? 0 : map_rc(ob, rc);
 	stmt_done(st);
 	return rc;
 }
@@ -312,7 +429,11 @@ static int preflight(const char *path)
 	return 0;
 }
 
-/* Run one pragma that returns a single text row and compare it to @p want. */
+/*
+ * Run one pragma (or query) that returns a single text row and compare it to @p want.
+ * A wrong answer or no row is -EBADMSG (the caller decides whether that is damage); sqlite
+ * failures are mapped as usual.
+ */
 static int pragma_expect(struct outbox *ob, const char *sql, const char *want)
 {
 	sqlite3_stmt *st = NULL;
@@ -330,14 +451,14 @@ static int pragma_expect(struct outbox *ob, const char *sql, const char *want)
 		log_warn(MOD, "%s: \"%s\", expected \"%s\"", sql,
 			 got ? (const char *)got : "(null)", want);
 		sqlite3_finalize(st);
-		return -EIO;
+		return -EBADMSG;
 	}
 	sqlite3_finalize(st);
 	return 0;
 
 err_sqlite:
 	log_warn(MOD, "%s: %s", sql, sqlite3_errmsg(ob->db));
-	rc = map_rc(ob->db, rc);
+	rc = rc == SQLITE_DONE ? -EBADMSG : map_rc(ob, rc);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -351,7 +472,7 @@ static int user_version(struct outbox *ob, int *ret)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		rc = map_rc(ob->db, rc);
+		rc = map_rc(ob, rc);
 		sqlite3_finalize(st);
 		return rc;
 	}
@@ -368,7 +489,7 @@ static int exec_sql(struct outbox *ob, const char *sql)
 	if (rc != SQLITE_OK) {
 		log_warn(MOD, "schema: %s", msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
-		return map_rc(ob->db, rc);
+		return map_rc(ob, rc);
 	}
 	return 0;
 }
@@ -426,7 +547,7 @@ static int load_state(struct outbox *ob)
 		ob->last_hash[OUTBOX_HASH_LEN] = '\0';
 		r = 0;
 	} else {
-		r = map_rc(ob->db, rc);
+		r = map_rc(ob, rc);
 	}
 	stmt_done(st);
 	if (r < 0)
@@ -436,20 +557,240 @@ static int load_state(struct outbox *ob)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		ob->unacked_bytes = col_u64(st, 1);
-	r = rc == SQLITE_ROW ? 0 : map_rc(ob->db, rc);
+	r = rc == SQLITE_ROW ? 0 : map_rc(ob, rc);
 	stmt_done(st);
 	return r;
 }
 
-int outbox_open(const struct outbox_cfg *cfg, struct outbox **ret)
+/* Run a statement that must return one row; -EIO (and damage noted) when it returns none. */
+static int step_row(struct outbox *ob, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE) {
+		note_damage(ob, "%s: no row", what);
+		return -EIO;
+	}
+	return map_rc(ob, rc);
+}
+
+/* Prepare a one-off statement (checks only); -errno with the reason logged. */
+static int prepare_once(struct outbox *ob, const char *sql, sqlite3_stmt **ret)
+{
+	int rc = sqlite3_prepare_v2(ob->db, sql, -1, ret, NULL);
+
+	if (rc != SQLITE_OK) {
+		log_warn(MOD, "prepare \"%s\": %s", sql, sqlite3_errmsg(ob->db));
+		return map_rc(ob, rc);
+	}
+	return 0;
+}
+
+/* Whether the row @p seq is found through index @p sql (bound: ?1 key, ?2 seq). */
+static int probe_index(struct outbox *ob, const char *sql, const char *key, uint64_t seq)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = prepare_once(ob, sql, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, to_i64(seq));
+	r = step_row(ob, st, sql);
+	if (r == 0 && col_u64(st, 0) != seq) {
+		note_damage(ob, "index disagrees with the table at seq %" PRIu64, seq);
+		r = -EIO;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * The fast check (outbox_open): a bounded number of pages whatever the size of the file.
+ * - the schema objects are all there (a missing index would silently change every plan);
+ * - `meta` passes quick_check and still says what this file is;
+ * - the last OUTBOX_TAIL_CHECK rows: hash = SHA-256(json) (the pages written last are the
+ *   ones a power cut or a lying card damages). Gaps in seq are not damage here: a salvaged
+ *   outbox may have them, and sealbench-verify reports them;
+ * - the last row is found through each index (the id and tracking indexes, and the partial
+ *   unacked index when it is unacked), so their rightmost pages agree with the table.
+ * The header was read by the journal_mode pragma before this (SQLITE_NOTADB there).
+ */
+static int check_fast(struct outbox *ob)
+{
+	static const char schema_sql[] =
+		"SELECT count(*) FROM sqlite_schema WHERE name IN ('meta', 'records',"
+		" 'records_unacked', 'records_tracking', 'records_photo_acked',"
+		" 'sqlite_autoindex_meta_1', 'sqlite_autoindex_records_1')";
+	static const char tail_sql[] = "SELECT seq, id, state, hash, tracking, json FROM records "
+				       "ORDER BY seq DESC LIMIT ?1";
+	char id[OUTBOX_ROW_ID_SIZE], tracking[OUTBOX_ROW_ID_SIZE], hash[OUTBOX_HASH_HEX];
+	char want[OUTBOX_HASH_HEX];
+	uint64_t last = 0, prev_seq = 0, seq;
+	int last_state = OUTBOX_ACKED;
+	sqlite3_stmt *st = NULL;
+	unsigned n = 0;
+	int rc;
+	int r;
+
+	r = pragma_expect(ob, "PRAGMA quick_check(meta)", "ok");
+	if (r < 0)
+		goto damage;
+	r = pragma_expect(ob, "SELECT value FROM meta WHERE key = 'schema'", "sealbench.outbox/1");
+	if (r < 0)
+		goto damage;
+	r = prepare_once(ob, schema_sql, &st);
+	if (r < 0)
+		return r;
+	r = step_row(ob, st, "schema");
+	if (r == 0 && sqlite3_column_int(st, 0) != 7) {
+		note_damage(ob, "schema: %d of 7 tables and indexes", sqlite3_column_int(st, 0));
+		r = -EIO;
+	}
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+
+	r = prepare_once(ob, tail_sql, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int(st, 1, OUTBOX_TAIL_CHECK);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		seq = col_u64(st, 0);
+		if (n == 0) {
+			last = seq;
+			last_state = sqlite3_column_int(st, 2);
+			if (col_text(st, 1, id, sizeof(id)) < 0 ||
+			    col_text(st, 4, tracking, sizeof(tracking)) < 0)
+				tracking[0] = id[0] = '\0';
+		} else if (seq >= prev_seq) {
+			note_damage(ob, "rows out of order at seq %" PRIu64, seq);
+			r = -EIO;
+			break;
+		}
+		prev_seq = seq;
+		sha256_hex(sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5), want);
+		if (col_text(st, 3, hash, sizeof(hash)) < 0 || strcmp(hash, want) != 0) {
+			note_damage(ob, "record %" PRIu64 ": stored hash does not match its JSON",
+				    seq);
+			r = -EIO;
+			break;
+		}
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = map_rc(ob, rc);
+	sqlite3_finalize(st);
+	if (r < 0 || n == 0)
+		return r;
+	if (!id[0]) {
+		note_damage(ob, "record %" PRIu64 ": id or tracking unreadable", last);
+		return -EIO;
+	}
+
+	r = probe_index(ob,
+			"SELECT seq FROM records INDEXED BY sqlite_autoindex_records_1"
+			" WHERE id = ?1 AND seq = ?2",
+			id, last);
+	if (r == 0)
+		r = probe_index(ob,
+				"SELECT seq FROM records INDEXED BY records_tracking"
+				" WHERE tracking = ?1 AND seq = ?2",
+				tracking, last);
+	if (r == 0 && last_state < OUTBOX_ACKED)
+		r = probe_index(ob,
+				"SELECT max(seq) FROM records INDEXED BY records_unacked"
+				" WHERE state < 2 AND ?1 = ?1 AND ?2 = ?2",
+				"", last);
+	return r;
+
+damage:
+	/* pragma_expect() logged what it got; -EBADMSG is a wrong answer, i.e. damage */
+	if (r == -EBADMSG)
+		note_damage(ob, "meta table damaged");
+	return r;
+}
+
+/*
+ * The full check: every page (PRAGMA quick_check: b-tree structure, overflow chains, free
+ * list; or integrity_check, which also compares each index with the table) and the whole
+ * chain re-hashed (reads every JSON, never the photos). Seconds on a big file: idle time only.
+ */
+static int check_full(struct outbox *ob, bool thorough)
+{
+	sqlite3_stmt *st = NULL;
+	char hash[OUTBOX_HASH_HEX], want[OUTBOX_HASH_HEX];
+	uint64_t prev_seq = 0, seq;
+	int rc;
+	int r;
+
+	r = pragma_expect(ob, thorough ? "PRAGMA integrity_check(1)" : "PRAGMA quick_check(1)",
+			  "ok");
+	if (r == -EBADMSG)
+		note_damage(ob, "%s failed", thorough ? "integrity_check" : "quick_check");
+	if (r < 0)
+		return r;
+
+	r = prepare_once(ob, "SELECT seq, hash, json FROM records ORDER BY seq", &st);
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		seq = col_u64(st, 0);
+		if (seq <= prev_seq) {
+			note_damage(ob, "rows out of order at seq %" PRIu64, seq);
+			r = -EIO;
+			break;
+		}
+		prev_seq = seq;
+		sha256_hex(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), want);
+		if (col_text(st, 1, hash, sizeof(hash)) < 0 || strcmp(hash, want) != 0) {
+			note_damage(ob, "record %" PRIu64 ": stored hash does not match its JSON",
+				    seq);
+			r = -EIO;
+			break;
+		}
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = map_rc(ob, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Directory part of @p path ("." for a bare name). */
+static int dir_of(const char *path, char *dir, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (!slash)
+		return path_cat(dir, size, ".", "");
+	n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= size)
+		return -ENAMETOOLONG;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return 0;
+}
+
+/*
+ * Open and fast-check. On failure *ret_damaged says whether the cause was damage (so the
+ * caller may move the file aside) rather than permissions, space, locks or a newer schema.
+ */
+static int open_db(const struct outbox_cfg *cfg, struct outbox **ret, bool *ret_damaged)
 {
 	struct outbox *ob;
 	int rc;
 	int r;
 	int i;
 
+	*ret_damaged = false;
 	if (!cfg || !cfg->path || !cfg->path[0] || !ret)
 		return -EINVAL;
+	if (strlen(cfg->path) + sizeof(OUTBOX_DAMAGED_SUFFIX) > PATH_MAX)
+		return -ENAMETOOLONG;
 
 	r = make_parent_dirs(cfg->path);
 	if (r < 0)
@@ -463,12 +804,16 @@ int outbox_open(const struct outbox_cfg *cfg, struct outbox **ret)
 		return -ENOMEM;
 	ob->quota_bytes = cfg->quota_bytes;
 	ob->photo_retention_ms = cfg->photo_retention_ms;
+	strcpy(ob->path, cfg->path);
+	r = dir_of(cfg->path, ob->dir, sizeof(ob->dir));
+	if (r < 0)
+		goto err_close;
 
 	rc = sqlite3_open_v2(cfg->path, &ob->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			     NULL);
+			     cfg->vfs);
 	if (rc != SQLITE_OK) {
-		r = map_rc(ob->db, rc);
+		r = map_rc(ob, rc);
 		goto err_close;
 	}
 	sqlite3_extended_result_codes(ob->db, 1);
@@ -481,10 +826,10 @@ int outbox_open(const struct outbox_cfg *cfg, struct outbox **ret)
 	r = exec_sql(ob, "PRAGMA synchronous = FULL");
 	if (r < 0)
 		goto err_close;
-	r = pragma_expect(ob, "PRAGMA quick_check", "ok");
+	r = migrate(ob);
 	if (r < 0)
 		goto err_close;
-	r = migrate(ob);
+	r = check_fast(ob);
 	if (r < 0)
 		goto err_close;
 
@@ -493,7 +838,7 @@ int outbox_open(const struct outbox_cfg *cfg, struct outbox **ret)
 					&ob->st[i], NULL);
 		if (rc != SQLITE_OK) {
 			log_warn(MOD, "prepare \"%s\": %s", stmt_sql[i], sqlite3_errmsg(ob->db));
-			r = map_rc(ob->db, rc);
+			r = map_rc(ob, rc);
 			goto err_close;
 		}
 	}
@@ -506,8 +851,129 @@ int outbox_open(const struct outbox_cfg *cfg, struct outbox **ret)
 	return 0;
 
 err_close:
+	*ret_damaged = ob->damaged;
 	outbox_close(ob);
-	return r;
+	/* the documented code for "unreadable or corrupt" stays -EIO */
+	return r == -EBADMSG ? -EIO : r;
+}
+
+int outbox_open(const struct outbox_cfg *cfg, struct outbox **ret)
+{
+	bool damaged;
+
+	return open_db(cfg, ret, &damaged);
+}
+
+/* Rename @p from to @p to unless @p from is missing; never replaces an existing @p to. */
+static int move_aside(const char *from, const char *to)
+{
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	return errno == ENOENT && access(from, F_OK) < 0 ? 0 : -errno;
+}
+
+/*
+ * Move "<path>" (+ -wal, -shm, .damaged) to "<path>.corrupt-<stamp>[-n]" (+ the same
+ * suffixes). -wal goes first: see the comment at the top of the file.
+ */
+static int quarantine(const char *path, const char *dir, char *aside, size_t aside_size)
+{
+	static const char *const suffixes[] = {"-wal", "-shm", "", OUTBOX_DAMAGED_SUFFIX};
+	char stamp[OUTBOX_STAMP_MAX], base[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
+	time_t now = time(NULL);
+	struct tm tm;
+	unsigned try;
+	size_t i;
+	int n, r;
+
+	if (!gmtime_r(&now, &tm) || !strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm))
+		return -EINVAL;
+	for (try = 0; try < OUTBOX_ASIDE_TRIES; try++) {
+		n = try ? snprintf(base, sizeof(base), "%s" OUTBOX_CORRUPT_INFIX "%s-%u", path,
+				   stamp, try)
+			: snprintf(base, sizeof(base), "%s" OUTBOX_CORRUPT_INFIX "%s", path, stamp);
+		if (n < 0 || (size_t)n + sizeof(OUTBOX_DAMAGED_SUFFIX) > sizeof(base))
+			return -ENAMETOOLONG;
+		for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+			snprintf(to, sizeof(to), "%s%s", base, suffixes[i]);
+			if (access(to, F_OK) == 0)
+				break;
+		}
+		if (i == sizeof(suffixes) / sizeof(suffixes[0]))
+			break;
+	}
+	if (try == OUTBOX_ASIDE_TRIES)
+		return -EEXIST;
+
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(from, sizeof(from), "%s%s", path, suffixes[i]);
+		snprintf(to, sizeof(to), "%s%s", base, suffixes[i]);
+		r = move_aside(from, to);
+		if (r < 0) {
+			log_err(MOD, "cannot move %s to %s: %s", from, to, strerror(-r));
+			return r;
+		}
+	}
+	r = sync_dir(dir);
+	if (r < 0)
+		return r;
+	if (aside && aside_size)
+		snprintf(aside, aside_size, "%s", base);
+	return 0;
+}
+
+int outbox_open_or_quarantine(const struct outbox_cfg *cfg, struct outbox **ret, char *ret_aside,
+			      size_t aside_size)
+{
+	char marker[PATH_MAX], dir[PATH_MAX], aside[PATH_MAX];
+	struct outbox *ob = NULL;
+	bool damaged = false;
+	int r;
+
+	if (!cfg || !cfg->path || !cfg->path[0] || !ret)
+		return -EINVAL;
+	r = path_cat(marker, sizeof(marker), cfg->path, OUTBOX_DAMAGED_SUFFIX);
+	if (r == 0)
+		r = dir_of(cfg->path, dir, sizeof(dir));
+	if (r < 0)
+		return r;
+
+	r = open_db(cfg, &ob, &damaged);
+	if (r == 0 && access(marker, F_OK) == 0) {
+		/* damage seen in an earlier run: the thorough check decides */
+		log_warn(MOD, "%s: damage marker present, running integrity_check", cfg->path);
+		r = check_full(ob, true);
+		damaged = ob->damaged;
+		if (r == 0) {
+			log_notice(MOD, "%s: integrity_check passed, removing %s", cfg->path,
+				   marker);
+			if (unlink(marker) < 0 && errno != ENOENT)
+				r = -errno;
+		}
+		if (r < 0) {
+			outbox_close(ob);
+			ob = NULL;
+		}
+	}
+	if (r == 0) {
+		*ret = ob;
+		return 0;
+	}
+	if (!damaged)
+		return r;
+
+	r = quarantine(cfg->path, dir, aside, sizeof(aside));
+	if (r < 0)
+		return r;
+	log_err(MOD, "%s was damaged: moved aside to %s (keep it: sealbench-salvage reads it)",
+		cfg->path, aside);
+	r = open_db(cfg, &ob, &damaged);
+	if (r < 0)
+		return r;
+	if (ret_aside && aside_size)
+		snprintf(ret_aside, aside_size, "%s", aside);
+	*ret = ob;
+	return OUTBOX_QUARANTINED;
 }
 
 void outbox_close(struct outbox *ob)
@@ -518,6 +984,12 @@ void outbox_close(struct outbox *ob)
 		return;
 	for (i = _ST_MAX - 1; i >= 0; i--)
 		sqlite3_finalize(ob->st[i]);
+	/*
+	 * A damaged file stays as it is for salvage: closing the last connection would otherwise
+	 * checkpoint the WAL into it and delete the WAL.
+	 */
+	if (ob->damaged && ob->db)
+		sqlite3_db_config(ob->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	/* All statements are finalized, so close cannot fail with SQLITE_BUSY. */
 	sqlite3_close(ob->db);
 	free(ob);
@@ -595,7 +1067,7 @@ int outbox_put(struct outbox *ob, const struct outbox_put_req *req, char *ret_ha
 		sqlite3_bind_int64(st, 8, to_i64(req->photo_len));
 		rc = sqlite3_bind_blob64(st, 10, req->photo, req->photo_len, SQLITE_STATIC);
 		if (rc != SQLITE_OK) {
-			r = map_rc(ob->db, rc);
+			r = map_rc(ob, rc);
 			goto err_rollback;
 		}
 	} else {
@@ -606,7 +1078,7 @@ int outbox_put(struct outbox *ob, const struct outbox_put_req *req, char *ret_ha
 	/* TEXT so that json_extract() works in tools; UTF-8 in, same bytes out */
 	rc = sqlite3_bind_text64(st, 9, req->json, req->json_len, SQLITE_STATIC, SQLITE_UTF8);
 	if (rc != SQLITE_OK) {
-		r = map_rc(ob->db, rc);
+		r = map_rc(ob, rc);
 		goto err_rollback;
 	}
 	r = stmt_exec(ob, st);
@@ -649,7 +1121,7 @@ int outbox_next_unacked(struct outbox *ob, uint64_t after_seq, struct outbox_row
 		goto out;
 	}
 	if (rc != SQLITE_ROW) {
-		r = map_rc(ob->db, rc);
+		r = map_rc(ob, rc);
 		goto out;
 	}
 
@@ -724,7 +1196,7 @@ static int lookup_exists(struct outbox *ob, sqlite3_stmt *st, bool *ret)
 	else if (rc == SQLITE_DONE)
 		*ret = false;
 	else
-		r = map_rc(ob->db, rc);
+		r = map_rc(ob, rc);
 	stmt_done(st);
 	return r;
 }
@@ -772,7 +1244,7 @@ int outbox_ack(struct outbox *ob, const char *id)
 		/* step to the end so the UPDATE commits now, not at reset */
 		rc = sqlite3_step(st);
 	}
-	r = rc == SQLITE_DONE ? 0 : map_rc(ob->db, rc);
+	r = rc == SQLITE_DONE ? 0 : map_rc(ob, rc);
 	stmt_done(st);
 	if (r < 0)
 		return r;
@@ -837,7 +1309,7 @@ int outbox_get_stats(struct outbox *ob, struct outbox_stats *ret)
 		s.unacked = col_u64(st, 0);
 		s.unacked_bytes = col_u64(st, 1);
 	}
-	r = rc == SQLITE_ROW ? 0 : map_rc(ob->db, rc);
+	r = rc == SQLITE_ROW ? 0 : map_rc(ob, rc);
 	stmt_done(st);
 	if (r < 0)
 		return r;
@@ -846,12 +1318,41 @@ int outbox_get_stats(struct outbox *ob, struct outbox_stats *ret)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		s.total = col_u64(st, 0);
-	r = rc == SQLITE_ROW ? 0 : map_rc(ob->db, rc);
+	r = rc == SQLITE_ROW ? 0 : map_rc(ob, rc);
 	stmt_done(st);
 	if (r < 0)
 		return r;
 
 	s.last_seq = ob->next_seq - 1;
 	*ret = s;
+	return 0;
+}
+
+int outbox_check(struct outbox *ob, enum outbox_check_level level)
+{
+	int r;
+
+	r = check_fast(ob);
+	if (r == 0 && level == OUTBOX_CHECK_FULL)
+		r = check_full(ob, false);
+	return r < 0 && ob->damaged ? -EBADMSG : r;
+}
+
+bool outbox_is_damaged(const struct outbox *ob)
+{
+	return ob->damaged;
+}
+
+int outbox_check_space(struct outbox *ob, uint64_t need_bytes)
+{
+	struct statvfs sv;
+	uint64_t avail;
+
+	if (statvfs(ob->dir, &sv) < 0)
+		return -errno;
+	/* f_bavail: blocks an unprivileged writer may use (the daemon is not root) */
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (need_bytes > UINT64_MAX / 2 || avail < 2 * need_bytes)
+		return -ENOSPC;
 	return 0;
 }

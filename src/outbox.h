@@ -15,6 +15,17 @@
  * dropped when the retention period has passed (outbox_prune). Bytes of unacked rows count
  * against the quota; outbox_put() refuses with -ENOSPC when a record would exceed it.
  *
+ * Integrity is checked in two steps (issue 7: start-up stays fast on a big file):
+ * - outbox_open() runs a fast check: the header, the schema, the small `meta` table, the tail
+ *   of the chain (the last rows re-hashed, seq contiguous) and each index's view of the last
+ *   row. It reads a few dozen pages whatever the size of the file.
+ * - outbox_check(OUTBOX_CHECK_FULL) reads every page (PRAGMA quick_check) and re-hashes the
+ *   whole chain; the daemon runs it from an idle-time job.
+ * Damage seen by either, or SQLITE_CORRUPT from any statement, leaves a marker file
+ * "<path>.damaged" beside the database, so the next outbox_open_or_quarantine() moves the file
+ * aside (never deletes it) and starts a fresh outbox. tools/sealbench-salvage reads what is
+ * readable from the file that was moved aside.
+ *
  * The outbox knows nothing of MQTT topics. Not thread-safe.
  */
 #ifndef SEALBENCH_SRC_OUTBOX_H
@@ -25,13 +36,26 @@
 #include <stdint.h>
 
 #define OUTBOX_HASH_HEX 65 /* SHA-256 as 64 lowercase hex digits + NUL */
+/* outbox_open_or_quarantine(): the damaged file was moved aside, a fresh outbox is open. */
+#define OUTBOX_QUARANTINED 1
+/* Suffix of the marker file left beside a database found damaged while in use. */
+#define OUTBOX_DAMAGED_SUFFIX ".damaged"
+/* Infix of a database moved aside: "<path>.corrupt-<UTC yyyymmddThhmmssZ>[-n]". */
+#define OUTBOX_CORRUPT_INFIX ".corrupt-"
 
 struct outbox;
 
 struct outbox_cfg {
-	const char *path;            /* sqlite file; created (with parent dirs) when missing */
-	uint64_t quota_bytes;        /* cap on JSON + photo bytes of unacked rows */
+	const char *path;	     /* sqlite file; created (with parent dirs) when missing */
+	uint64_t quota_bytes;	     /* cap on JSON + photo bytes of unacked rows */
 	uint64_t photo_retention_ms; /* how long photos stay after central's ack */
+	const char *vfs;	     /* optional: sqlite VFS name (tests: crash/fault VFS);
+				      * NULL = sqlite's default */
+};
+
+enum outbox_check_level {
+	OUTBOX_CHECK_FAST = 0, /* what outbox_open() runs: header, schema, tail, index probes */
+	OUTBOX_CHECK_FULL = 1, /* every page (quick_check) and the whole chain re-hashed */
 };
 
 enum outbox_state {
@@ -42,15 +66,15 @@ enum outbox_state {
 
 /** A record to store. All pointers borrowed for the call. */
 struct outbox_put_req {
-	uint64_t seq;            /* must equal outbox_get_next_seq() */
-	const char *id;          /* "<station>-<seq>" */
-	const char *json;        /* exact bytes to publish */
+	uint64_t seq;	  /* must equal outbox_get_next_seq() */
+	const char *id;	  /* "<station>-<seq>" */
+	const char *json; /* exact bytes to publish */
 	size_t json_len;
-	const uint8_t *photo;    /* NULL when no photo */
+	const uint8_t *photo; /* NULL when no photo */
 	size_t photo_len;
 	const char *photo_sha256; /* hex, NULL when no photo */
-	const char *tracking;    /* "" or the tracking number (duplicate detection) */
-	uint64_t created_ms;     /* wall clock */
+	const char *tracking;	  /* "" or the tracking number (duplicate detection) */
+	uint64_t created_ms;	  /* wall clock */
 };
 
 /** A stored row. Owns its buffers: release with outbox_row_done(). */
@@ -67,10 +91,10 @@ struct outbox_row {
 };
 
 struct outbox_stats {
-	uint64_t unacked;       /* rows QUEUED or SENT */
+	uint64_t unacked;	/* rows QUEUED or SENT */
 	uint64_t unacked_bytes; /* their JSON + photo bytes */
-	uint64_t total;         /* all rows */
-	uint64_t last_seq;      /* 0 when empty */
+	uint64_t total;		/* all rows */
+	uint64_t last_seq;	/* 0 when empty */
 };
 
 /**
@@ -78,6 +102,25 @@ struct outbox_stats {
  * @return 0 and *ret (free with outbox_close()); -EIO unreadable/corrupt; -ENOSPC; -errno.
  */
 int outbox_open(const struct outbox_cfg *cfg, struct outbox **ret);
+/**
+ * @brief Open the outbox; if the file is damaged, move it aside and start a fresh one.
+ *
+ * Damaged means: sqlite reports it corrupt or not a database, the fast check fails, or a
+ * "<path>.damaged" marker from an earlier run is present (then the full check runs first and
+ * decides). The database, its -wal and -shm are renamed to "<path>.corrupt-<UTC time>" (plus
+ * "-wal"/"-shm", so sqlite and sealbench-salvage can open them together); nothing is deleted.
+ * Errors that are not damage (-EACCES, -ENOSPC, -EBUSY, -EPROTO for a newer schema, -EIO
+ * from the disk) are returned as they are and nothing is moved.
+ *
+ * @param ret_aside optional (may be NULL): receives the new name of the damaged database.
+ * @param aside_size size of @p ret_aside (PATH_MAX is enough).
+ * @return 0 and *ret: opened normally; OUTBOX_QUARANTINED and *ret: the damaged file was
+ *         moved aside to *ret_aside and *ret is a fresh, empty outbox (say so loudly: records
+ *         in the old file that central had not acked must be salvaged); -errno as outbox_open().
+ */
+int outbox_open_or_quarantine(const struct outbox_cfg *cfg, struct outbox **ret, char *ret_aside,
+			      size_t aside_size);
+
 /** @brief Close. Accepts NULL. */
 void outbox_close(struct outbox *ob);
 
@@ -124,5 +167,27 @@ int outbox_prune(struct outbox *ob, uint64_t now_ms);
 
 /** @brief Counters for the status topic and the demo summary. */
 int outbox_get_stats(struct outbox *ob, struct outbox_stats *ret);
+
+/**
+ * @brief Check the database. FAST is what outbox_open() ran; FULL reads every page and
+ *        re-hashes every record (0.5-2 s on a 300 MB file: call it when the station is idle).
+ * @return 0 intact; -EBADMSG damaged (the marker file is written, outbox_is_damaged() turns
+ *         true, the next outbox_open_or_quarantine() moves the file aside); -EBUSY; -errno.
+ */
+int outbox_check(struct outbox *ob, enum outbox_check_level level);
+
+/** @brief Whether damage was seen since open (a check, or SQLITE_CORRUPT from a statement). */
+bool outbox_is_damaged(const struct outbox *ob);
+
+/**
+ * @brief Whether the filesystem holding the database has room for @p need_bytes more.
+ *
+ * Asks statvfs() on the database's directory for the space an unprivileged writer may use.
+ * A record is written twice (once to the WAL at commit, once to the database at checkpoint),
+ * so this wants 2 * @p need_bytes free. Use it with outbox_has_room() (the byte quota) before
+ * a package starts.
+ * @return 0 room; -ENOSPC not enough; -errno from statvfs().
+ */
+int outbox_check_space(struct outbox *ob, uint64_t need_bytes);
 
 #endif

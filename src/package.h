@@ -18,7 +18,7 @@
 #define PKG_SKUS_MAX 32      /* SKUs per order */
 #define PKG_RULES_MAX 16     /* rules evaluated per package */
 #define PKG_DETAIL_MAX 160   /* one rule's detail text */
-#define PKG_CHECKS_MAX 8     /* failed address checks carried */
+#define PKG_CHECKS_MAX 24    /* failed address checks carried (src/address.c has 18) */
 #define PKG_SHA256_HEX 65    /* 64 hex digits + NUL */
 
 struct pkg_address {
@@ -55,6 +55,7 @@ struct order_ctx {
 	struct pkg_sku skus[PKG_SKUS_MAX];
 	unsigned n_skus;
 	struct pkg_address address;
+	uint32_t declared_length_mm, declared_width_mm, declared_height_mm; /* 0 = not declared */
 	bool first_time_buyer;
 	bool vip;
 	/* upstream address validation, carried as given */
@@ -78,10 +79,26 @@ struct rule_eval {
 	char detail[PKG_DETAIL_MAX];
 };
 
-/** What the label scan gave (simple patterns now; full label parsing comes with issue 4). */
+/** What the label scans gave (src/label.c): the 1D tracking barcode and/or the 2D label. */
 struct pkg_label {
 	char tracking[PKG_ID_MAX];
-	char carrier[PKG_ID_MAX]; /* from the carrier pattern that matched, "" unknown */
+	char carrier[PKG_ID_MAX]; /* "UPS", "FedEx", ...; "" unknown */
+	char kind[PKG_ID_MAX];    /* label_kind_to_string(), or "site_pattern" */
+	char check[16];           /* "ok", "none" (format has no check digit) */
+	char service_code[PKG_ID_MAX];
+	/* from a 2D label (ISO/IEC 15434 format 01, GS1 420/421); "" = not on the label */
+	bool two_d;
+	char postal_code[PKG_ID_MAX];
+	char country[4];
+	char service_class[PKG_ID_MAX];
+};
+
+/** The station's own address checks (src/address.c). */
+struct pkg_addr_checks {
+	bool done;
+	bool pass;
+	char failed[PKG_CHECKS_MAX][PKG_ID_MAX];
+	unsigned n_failed;
 };
 
 struct pkg_box {
@@ -122,6 +139,9 @@ struct package {
 	int32_t measured_g; /* gross - tare */
 	uint32_t dim_weight_g;
 	uint32_t billable_g;
+	char dim_rule[PKG_ID_MAX]; /* "ups-daily@2016-12-26", or "divisor:5000"; "" = none */
+	bool charge_correction;    /* declared vs measured predicts a billing adjustment */
+	struct pkg_addr_checks addr;
 	bool photo_required;
 	char photo_reasons[PKG_DETAIL_MAX];
 	bool has_photo;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "hal/clock.h"
+#include "src/label.h"
 #include "src/log.h"
 #include "src/pipeline.h"
 #include "src/record.h"
@@ -31,7 +32,19 @@
 /** Initial photo buffer: a 1080p JPEG at q85 is ~300 KB; grows once if a camera needs more. */
 #define PHOTO_BUF_INITIAL (512u * 1024u)
 
-enum scan_kind { SCAN_UNKNOWN, SCAN_ORDER, SCAN_LABEL, SCAN_BOX, SCAN_VOID, SCAN_BADGE_OUT };
+/** Longest scan judged: a PDF417 label carries ~1.1 KB of 15434 data (= SCANNER_SCAN_MAX). */
+#define SCAN_MAX 2048
+
+enum scan_kind {
+	SCAN_UNKNOWN,
+	SCAN_ORDER,
+	SCAN_LABEL,     /* a tracking number (1D), or a 2D label that carries a complete one */
+	SCAN_LABEL_2D,  /* a 2D label without a complete tracking number (UPS MaxiCode) */
+	SCAN_BAD_CHECK, /* looks like a carrier's number, check digit wrong */
+	SCAN_BOX,
+	SCAN_VOID,
+	SCAN_BADGE_OUT,
+};
 
 struct pipeline {
 	const struct station_cfg *cfg;
@@ -57,7 +70,20 @@ struct pipeline {
 
 	char last_sealed[RECORD_ID_MAX];
 	uint64_t n_sealed, n_rejected;
+
+	char scan[SCAN_MAX + 1];  /* the scan being judged, NUL-terminated */
+	struct label label;       /* what src/label.c made of it */
+	const char *site_carrier; /* a [carrier NAME] whose pattern matched, else NULL */
 };
+
+/* Copy a string, cutting it to fit (callers check lengths where a cut would matter). */
+static void strcopy(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
 
 static const char *const state_names[] = {
 	[PL_NO_PACKER] = "no_packer", [PL_READY] = "ready",         [PL_SCANNING] = "scanning",
@@ -354,10 +380,18 @@ static void advance(struct pipeline *p, uint64_t now_ns)
 	do_seal(p, now_ns);
 }
 
-static enum scan_kind classify(const struct pipeline *p, const char *text)
+/* What a scan is. Exact command codes and the site's order and box patterns come first: a
+ * 10- or 12-digit order ID would otherwise pass for a DHL or FedEx number (the label parser
+ * calls those formats "weak"). Then the carriers' formats with their check digits; a wrong
+ * check digit is its own answer, never a guess. Last, the site's own [carrier] patterns for
+ * carriers the parser does not know. */
+static enum scan_kind classify(struct pipeline *p, const char *text, size_t len)
 {
 	const struct station_cfg *cfg = p->cfg;
+	const struct carrier_cfg *c;
+	const struct label *l = &p->label;
 
+	p->site_carrier = NULL;
 	if (strcmp(text, cfg->void_code) == 0)
 		return SCAN_VOID;
 	if (strcmp(text, cfg->badge_out_code) == 0)
@@ -366,8 +400,21 @@ static enum scan_kind classify(const struct pipeline *p, const char *text)
 		return SCAN_ORDER;
 	if (regexec(&cfg->box_pattern, text, 0, NULL, 0) == 0)
 		return SCAN_BOX;
-	if (station_cfg_match_carrier(cfg, text))
+	if (label_parse(text, len, &p->label) == 0 && l->tracking_kind != LABEL_UNKNOWN) {
+		if (l->check == LABEL_CHECK_BAD)
+			return SCAN_BAD_CHECK;
+		if (l->tracking[0] && strlen(l->tracking) < PKG_ID_MAX &&
+		    (l->check == LABEL_CHECK_OK || l->kind == l->tracking_kind))
+			return SCAN_LABEL;
+	}
+	if (label_parse(text, len, &p->label) == 0 && l->kind == LABEL_ISO15434 &&
+	    (l->postal_code[0] || l->country[0]))
+		return SCAN_LABEL_2D;
+	c = station_cfg_match_carrier(cfg, text);
+	if (c && len < PKG_ID_MAX) {
+		p->site_carrier = c->name;
 		return SCAN_LABEL;
+	}
 	return SCAN_UNKNOWN;
 }
 
@@ -387,13 +434,52 @@ static void void_last(struct pipeline *p, uint64_t now_ns)
 	do_seal(p, now_ns);
 }
 
-static void set_label(struct pipeline *p, const char *text)
+/* Take what the label scan gave: the tracking number (a complete one), and from a 2D label
+ * the ship-to postal code, country and class of service. */
+static void set_label(struct pipeline *p, enum scan_kind k)
 {
-	const struct carrier_cfg *c = station_cfg_match_carrier(p->cfg, text);
+	struct pkg_label *pl = &p->pkg.label;
+	const struct label *l = &p->label;
 
-	snprintf(p->pkg.label.tracking, sizeof(p->pkg.label.tracking), "%s", text);
-	snprintf(p->pkg.label.carrier, sizeof(p->pkg.label.carrier), "%s", c ? c->name : "");
+	if (p->site_carrier) {
+		strcopy(pl->tracking, sizeof(pl->tracking), p->scan);
+		snprintf(pl->carrier, sizeof(pl->carrier), "%s", p->site_carrier);
+		snprintf(pl->kind, sizeof(pl->kind), "site_pattern");
+		snprintf(pl->check, sizeof(pl->check), "none");
+		pl->service_code[0] = '\0';
+	} else if (k == SCAN_LABEL) {
+		snprintf(pl->tracking, sizeof(pl->tracking), "%s", l->tracking);
+		snprintf(pl->carrier, sizeof(pl->carrier), "%s", l->carrier);
+		snprintf(pl->kind, sizeof(pl->kind), "%s", label_kind_to_string(l->tracking_kind));
+		snprintf(pl->check, sizeof(pl->check), "%s", label_check_to_string(l->check));
+		snprintf(pl->service_code, sizeof(pl->service_code), "%s", l->service_code);
+	}
+	if (!p->site_carrier && l->kind == LABEL_ISO15434) {
+		pl->two_d = true;
+		strcopy(pl->postal_code, sizeof(pl->postal_code), l->postal_code);
+		snprintf(pl->country, sizeof(pl->country), "%s", l->country);
+		snprintf(pl->service_class, sizeof(pl->service_class), "%s", l->service_class);
+		if (!pl->carrier[0])
+			snprintf(pl->carrier, sizeof(pl->carrier), "%s", l->carrier);
+	}
 	p->pkg.t.label_ms = clock_wall_ms();
+}
+
+/* A 2D label for the package in hand: its tracking number, if complete, must be the one
+ * scanned. @return true when it was taken. */
+static bool merge_2d(struct pipeline *p, enum scan_kind k)
+{
+	if (k == SCAN_LABEL && p->label.kind != LABEL_ISO15434)
+		return false;
+	if (k == SCAN_LABEL && p->pkg.label.tracking[0] &&
+	    strcmp(p->label.tracking, p->pkg.label.tracking) != 0) {
+		reject(p, "This 2D label is for %s, not %s", p->label.tracking,
+		       p->pkg.label.tracking);
+		return true;
+	}
+	set_label(p, k);
+	show_step(p);
+	return true;
 }
 
 static void start_package(struct pipeline *p, uint64_t now_ns)
@@ -419,15 +505,17 @@ static void scan_ready(struct pipeline *p, enum scan_kind k, const char *text, u
 	}
 	if (k == SCAN_ORDER) {
 		start_package(p, now_ns);
-		snprintf(p->pkg.order_id, sizeof(p->pkg.order_id), "%s", text);
+		strcopy(p->pkg.order_id, sizeof(p->pkg.order_id), text);
 		p->pkg.t.order_ms = clock_wall_ms();
 		lookup(p, now_ns);
 		set_state(p, PL_SCANNING);
 	} else if (k == SCAN_LABEL) {
 		start_package(p, now_ns);
-		set_label(p, text);
+		set_label(p, k);
 		lookup(p, now_ns);
 		set_state(p, PL_PACKAGING);
+	} else if (k == SCAN_LABEL_2D) {
+		reject(p, "Scan the label's tracking barcode first");
 	} else {
 		reject(p, "Scan the order slip or the shipping label first");
 	}
@@ -450,7 +538,7 @@ static void scan_in_package(struct pipeline *p, enum scan_kind k, const char *te
 	switch (p->state) {
 	case PL_SCANNING:
 		if (k == SCAN_LABEL) {
-			set_label(p, text);
+			set_label(p, k);
 			/* the lookup by order ID is still on its way, or answered: keep it */
 			set_state(p, PL_PACKAGING);
 		} else if (k == SCAN_ORDER) {
@@ -477,9 +565,11 @@ static void scan_in_package(struct pipeline *p, enum scan_kind k, const char *te
 			p->pkg.t.box_ms = clock_wall_ms();
 			set_state(p, PL_WEIGHING);
 		} else if (k == SCAN_ORDER && !p->pkg.order_id[0]) {
-			snprintf(p->pkg.order_id, sizeof(p->pkg.order_id), "%s", text);
+			strcopy(p->pkg.order_id, sizeof(p->pkg.order_id), text);
 			p->pkg.t.order_ms = clock_wall_ms();
 			show_step(p);
+		} else if ((k == SCAN_LABEL || k == SCAN_LABEL_2D) && merge_2d(p, k)) {
+			/* the 2D part of the label: postal code, country, service class */
 		} else if (k == SCAN_LABEL) {
 			reject(p, "Label already scanned for %s: scan the box", pkg_name(p));
 		} else {
@@ -491,7 +581,8 @@ static void scan_in_package(struct pipeline *p, enum scan_kind k, const char *te
 			/* relabel: new tracking number, ask central again, judge again */
 			log_info("pipeline", "%s relabelled %s -> %s", pkg_name(p),
 				 p->pkg.label.tracking, text);
-			set_label(p, text);
+			p->pkg.label = (struct pkg_label){ 0 };
+			set_label(p, k);
 			p->pkg.override = (struct pkg_override){ 0 };
 			lookup(p, now_ns);
 			advance(p, now_ns);
@@ -513,7 +604,6 @@ static void scan_in_package(struct pipeline *p, enum scan_kind k, const char *te
 
 void pipeline_on_scan(struct pipeline *p, const char *text, size_t len, uint64_t now_ns)
 {
-	char buf[PKG_ID_MAX];
 	enum scan_kind k;
 
 	if (p->state == PL_NO_PACKER) {
@@ -521,23 +611,28 @@ void pipeline_on_scan(struct pipeline *p, const char *text, size_t len, uint64_t
 		return;
 	}
 	p->activity_ns = now_ns;
-	if (len == 0 || len >= sizeof(buf) || memchr(text, '\0', len)) {
+	if (len == 0 || len > SCAN_MAX || memchr(text, '\0', len)) {
 		reject(p, "Unreadable or too long barcode (%zu bytes)", len);
 		rearm(p);
 		return;
 	}
-	memcpy(buf, text, len);
-	buf[len] = '\0';
-	k = classify(p, buf);
-	if (k == SCAN_UNKNOWN) {
-		reject(p, "Unknown barcode '%.40s'", buf);
-		rearm(p);
-		return;
+	memcpy(p->scan, text, len);
+	p->scan[len] = '\0';
+	k = classify(p, p->scan, len);
+	if ((k == SCAN_ORDER || k == SCAN_BOX) && len >= PKG_ID_MAX) {
+		reject(p, "Barcode too long for an order or box code (%zu characters)", len);
+		k = SCAN_UNKNOWN;
+	} else if (k == SCAN_UNKNOWN) {
+		reject(p, "Unknown barcode '%.40s'", p->scan);
+	} else if (k == SCAN_BAD_CHECK) {
+		reject(p, "Looks like %s %s, but the check digit is wrong: rescan",
+		       p->label.carrier[0] ? p->label.carrier : "a tracking number",
+		       p->label.tracking);
+	} else if (p->state == PL_READY) {
+		scan_ready(p, k, p->scan, now_ns);
+	} else {
+		scan_in_package(p, k, p->scan, now_ns);
 	}
-	if (p->state == PL_READY)
-		scan_ready(p, k, buf, now_ns);
-	else
-		scan_in_package(p, k, buf, now_ns);
 	rearm(p);
 }
 
@@ -582,7 +677,6 @@ void pipeline_on_badge(struct pipeline *p, const char *id, uint64_t now_ns)
 
 void pipeline_on_weight(struct pipeline *p, int32_t grams, bool stable, uint64_t now_ns)
 {
-	const struct rules_cfg *rc = &p->cfg->rules;
 	bool was_cleared = p->scale_cleared;
 
 	if (grams < (int32_t)p->cfg->weigh_min_g) {
@@ -598,10 +692,7 @@ void pipeline_on_weight(struct pipeline *p, int32_t grams, bool stable, uint64_t
 	p->pkg.has_weight = true;
 	p->pkg.gross_g = grams;
 	p->pkg.measured_g = grams - (int32_t)p->pkg.box.tare_g;
-	p->pkg.dim_weight_g = rules_dim_weight_g(p->pkg.box.length_mm, p->pkg.box.width_mm,
-						 p->pkg.box.height_mm, rc->dim_divisor);
-	p->pkg.billable_g = p->pkg.dim_weight_g > (uint32_t)grams ? p->pkg.dim_weight_g
-								  : (uint32_t)grams;
+	/* dimensional and billable weight need the carrier and service: rules_evaluate() */
 	p->pkg.t.weighed_ms = clock_wall_ms();
 	advance(p, now_ns);
 }

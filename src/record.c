@@ -453,6 +453,22 @@ static void add_shipment(struct builder *b, cJSON *root, const struct package *p
 		add_text(b, ship, "carrier", o->carrier, sizeof(o->carrier));
 	else
 		add_text_opt(b, ship, "carrier", p->label.carrier, sizeof(p->label.carrier));
+	if (p->label.kind[0]) {
+		const struct pkg_label *l = &p->label;
+		cJSON *lb = add_object(b, ship, "label");
+
+		add_text(b, lb, "kind", l->kind, sizeof(l->kind));
+		add_text(b, lb, "check", l->check, sizeof(l->check));
+		add_text_opt(b, lb, "service_code", l->service_code, sizeof(l->service_code));
+		if (l->two_d) {
+			cJSON *td = add_object(b, lb, "two_d");
+
+			add_text_opt(b, td, "postal_code", l->postal_code, sizeof(l->postal_code));
+			add_text_opt(b, td, "country", l->country, sizeof(l->country));
+			add_text_opt(b, td, "service_class", l->service_class,
+				     sizeof(l->service_class));
+		}
+	}
 	if (!has_order(p))
 		return; /* service and signature are unknown until the order context arrives */
 	add_text_opt(b, ship, "service", o->service, sizeof(o->service));
@@ -470,9 +486,9 @@ static void add_check_list(struct builder *b, cJSON *obj, const char *key,
 }
 
 /*
- * "result"/"failed" are the station's verdict over every source it has. Today the only source
- * is the upstream validation carried with the order, so the verdict is that one, or "unknown".
- * Station-side checks will add a "checks" member and fold into the verdict: both additive.
+ * "result"/"failed" are the station's verdict: its own checks (src/address.c) when it could run
+ * them, else the upstream validation carried with the order, else "unknown"; "source" says
+ * which. The upstream result is always carried alongside, as given.
  */
 static void add_address_validation(struct builder *b, cJSON *root, const struct package *p)
 {
@@ -481,13 +497,21 @@ static void add_address_validation(struct builder *b, cJSON *root, const struct 
 	cJSON *av, *up;
 
 	av = add_object(b, root, "address_validation");
-	if (!upstream) {
+	if (p->addr.done) {
+		add_const(b, av, "result", p->addr.pass ? "pass" : "fail");
+		add_check_list(b, av, "failed", p->addr.failed, p->addr.n_failed);
+		add_const(b, av, "source", "station");
+	} else if (upstream) {
+		add_const(b, av, "result", o->upstream_av_pass ? "pass" : "fail");
+		add_check_list(b, av, "failed", o->upstream_av_failed, o->n_upstream_av_failed);
+		add_const(b, av, "source", "upstream");
+	} else {
 		add_const(b, av, "result", "unknown");
 		add_array(b, av, "failed");
-		return;
+		add_const(b, av, "source", "none");
 	}
-	add_const(b, av, "result", o->upstream_av_pass ? "pass" : "fail");
-	add_check_list(b, av, "failed", o->upstream_av_failed, o->n_upstream_av_failed);
+	if (!upstream)
+		return;
 	up = add_object(b, av, "upstream");
 	add_const(b, up, "result", o->upstream_av_pass ? "pass" : "fail");
 	add_check_list(b, up, "failed", o->upstream_av_failed, o->n_upstream_av_failed);
@@ -537,6 +561,9 @@ static void add_weight(struct builder *b, cJSON *root, const struct package *p)
 		add_u64(b, w, "dim_weight_g", p->dim_weight_g);
 	if (p->billable_g)
 		add_u64(b, w, "billable_g", p->billable_g);
+	add_text_opt(b, w, "dim_rule", p->dim_rule, sizeof(p->dim_rule));
+	if (p->charge_correction)
+		add_bool(b, w, "charge_correction_predicted", true);
 }
 
 static void add_photo(struct builder *b, cJSON *root, const struct package *p)

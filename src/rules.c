@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hal/clock.h"
+#include "src/address.h"
+#include "src/dimweight.h"
 #include "src/rules.h"
 
 static void add(struct package *p, const char *rule, enum rule_result res, const char *fmt, ...)
@@ -29,6 +32,18 @@ static void add(struct package *p, const char *rule, enum rule_result res, const
 	e->result = res;
 	va_start(ap, fmt);
 	vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
+	va_end(ap);
+}
+
+/* snprintf that may cut: these texts are details for people, cut at the buffer's end. */
+static void textf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void textf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
 }
 
@@ -175,34 +190,163 @@ static void rule_weight(const struct rules_cfg *cfg, struct package *p)
 		    p->measured_g, declared, diff, tol);
 }
 
+/* The station's own checks (src/address.c) on the order's address, against the carrier and
+ * service and the 2D label; the upstream result is carried alongside in the record. The
+ * label-vs-order codes are judged by label_order_match, not here. */
+static bool is_label_code(const char *code)
+{
+	return strcmp(code, ADDR_LABEL_POSTAL) == 0 || strcmp(code, ADDR_LABEL_COUNTRY) == 0;
+}
+
+static void check_address(const struct rules_cfg *cfg, struct package *p)
+{
+	struct addr_label_info li = { 0 };
+	struct addr_opts opts = { .charset = cfg->label_charset };
+	struct addr_result *res;
+
+	p->addr = (struct pkg_addr_checks){ 0 };
+	if (!has_ctx(p))
+		return;
+	res = calloc(1, sizeof(*res));
+	if (!res)
+		return;
+	snprintf(li.postal_code, sizeof(li.postal_code), "%s", p->label.postal_code);
+	snprintf(li.country, sizeof(li.country), "%s", p->label.country);
+	if (address_check_order(&p->order, p->label.two_d ? &li : NULL, &opts, res) == 0) {
+		p->addr.done = true;
+		p->addr.pass = res->pass;
+		for (unsigned i = 0; i < res->n_failed && p->addr.n_failed < PKG_CHECKS_MAX; i++)
+			snprintf(p->addr.failed[p->addr.n_failed++], PKG_ID_MAX, "%s",
+				 res->failed[i]);
+	}
+	free(res);
+}
+
+/* An address fails when the station's own checks fail or when central's upstream validation
+ * failed; either way the leads' address_policy decides warn or block. */
 static void rule_address(const struct rules_cfg *cfg, struct package *p)
 {
-	char failed[PKG_DETAIL_MAX] = "";
+	char station[PKG_DETAIL_MAX] = "", upstream[PKG_DETAIL_MAX] = "";
+	bool up_failed;
 
-	if (!has_ctx(p) || !p->order.has_upstream_av) {
-		add(p, "address", RULE_SKIP, "no address validation result");
+	if (!p->addr.done) {
+		add(p, "address", RULE_SKIP, "no address to check (order context pending)");
 		return;
 	}
-	if (p->order.upstream_av_pass) {
-		add(p, "address", RULE_PASS, "upstream validation passed");
+	for (unsigned i = 0; i < p->addr.n_failed; i++)
+		if (!is_label_code(p->addr.failed[i]))
+			append_reason(station, sizeof(station), p->addr.failed[i]);
+	up_failed = p->order.has_upstream_av && !p->order.upstream_av_pass;
+	for (unsigned i = 0; up_failed && i < p->order.n_upstream_av_failed; i++)
+		append_reason(upstream, sizeof(upstream), p->order.upstream_av_failed[i]);
+	if (!station[0] && !up_failed) {
+		add(p, "address", RULE_PASS, "station checks passed%s",
+		    p->order.has_upstream_av ? "; upstream validation passed" : "");
 		return;
 	}
-	for (unsigned i = 0; i < p->order.n_upstream_av_failed; i++)
-		append_reason(failed, sizeof(failed), p->order.upstream_av_failed[i]);
-	add(p, "address", cfg->address_policy == POLICY_BLOCK ? RULE_BLOCK : RULE_WARN,
-	    "upstream validation failed: %s", failed[0] ? failed : "(no checks named)");
+	add(p, "address", cfg->address_policy == POLICY_BLOCK ? RULE_BLOCK : RULE_WARN, "%s%s%s%s%s",
+	    station[0] ? "station checks failed: " : "", station,
+	    station[0] && up_failed ? "; " : "", up_failed ? "upstream validation failed: " : "",
+	    up_failed ? (upstream[0] ? upstream : "(no checks named)") : "");
 }
 
 static void rule_label_order(struct package *p)
 {
-	if (!has_ctx(p) || !p->order.tracking[0] || !p->label.tracking[0])
+	char why[PKG_DETAIL_MAX] = "";
+
+	if (!has_ctx(p)) {
+		add(p, "label_order_match", RULE_SKIP, "no order context to compare");
+		return;
+	}
+	if (p->order.tracking[0] && p->label.tracking[0] &&
+	    strcmp(p->order.tracking, p->label.tracking) != 0)
+		textf(why, sizeof(why), "label %s but order %s ships as %s", p->label.tracking,
+			 p->order.order_id, p->order.tracking);
+	for (unsigned i = 0; !why[0] && i < p->addr.n_failed; i++)
+		if (is_label_code(p->addr.failed[i]))
+			textf(why, sizeof(why), "2D label ships to %s %s, order to %s %s",
+				 p->label.country, p->label.postal_code, p->order.address.country,
+				 p->order.address.postal_code);
+	if (why[0])
+		add(p, "label_order_match", RULE_BLOCK, "%s", why);
+	else if (!p->label.tracking[0] || (!p->order.tracking[0] && !p->label.two_d))
 		add(p, "label_order_match", RULE_SKIP, "nothing to compare");
-	else if (strcmp(p->order.tracking, p->label.tracking) == 0)
+	else
 		add(p, "label_order_match", RULE_PASS, "label %s belongs to order %s",
 		    p->label.tracking, p->order.order_id);
-	else
-		add(p, "label_order_match", RULE_BLOCK, "label %s but order %s ships as %s",
-		    p->label.tracking, p->order.order_id, p->order.tracking);
+}
+
+/* Dimensional and billable weight by the carrier's rule in force today (firmware/
+ * dimweight.conf), else the station's flat divisor. Needs the carrier and service, which the
+ * order context may bring after the weighing: so it is computed here, at judging time. */
+static void compute_dim_weight(const struct rules_cfg *cfg, struct package *p)
+{
+	const char *carrier = effective_carrier(p);
+	const char *service = has_ctx(p) ? p->order.service : "";
+	struct dimweight_result res;
+	const struct pkg_box *b = &p->box;
+
+	p->dim_rule[0] = '\0';
+	p->dim_weight_g = 0;
+	p->billable_g = p->has_weight && p->gross_g > 0 ? (uint32_t)p->gross_g : 0;
+	if (!b->length_mm || !p->has_weight)
+		return;
+	if (cfg->dimweight && carrier[0] &&
+	    dimweight_compute(cfg->dimweight, carrier, service, clock_wall_ms(), b->length_mm,
+			      b->width_mm, b->height_mm, p->gross_g, &res) == 0) {
+		p->dim_weight_g = res.dim_weight_g;
+		p->billable_g = res.billable_g;
+		textf(p->dim_rule, sizeof(p->dim_rule), "%s@%s", res.rule_id, res.effective);
+		return;
+	}
+	if (cfg->dim_divisor) {
+		p->dim_weight_g = rules_dim_weight_g(b->length_mm, b->width_mm, b->height_mm,
+						     cfg->dim_divisor);
+		if (p->dim_weight_g > p->billable_g)
+			p->billable_g = p->dim_weight_g;
+		snprintf(p->dim_rule, sizeof(p->dim_rule), "divisor:%u", cfg->dim_divisor);
+	}
+}
+
+/* Declared vs measured parcel: would the carrier's billing weight be higher than what the
+ * shipper declared (a shipping charge correction on the invoice)? */
+static void rule_dims(const struct rules_cfg *cfg, struct package *p)
+{
+	struct dimweight_parcel declared, measured;
+	struct dimweight_compare *cmp;
+	const char *carrier = effective_carrier(p);
+
+	p->charge_correction = false;
+	if (!has_ctx(p) || !p->order.declared_length_mm || !p->box.length_mm || !cfg->dimweight ||
+	    !carrier[0]) {
+		add(p, "dim_mismatch", RULE_SKIP, "no declared dimensions or no carrier rule");
+		return;
+	}
+	declared = (struct dimweight_parcel){ p->order.declared_length_mm,
+					      p->order.declared_width_mm,
+					      p->order.declared_height_mm,
+					      p->order.declared_weight_g };
+	measured = (struct dimweight_parcel){ p->box.length_mm, p->box.width_mm, p->box.height_mm,
+					      p->gross_g };
+	cmp = calloc(1, sizeof(*cmp));
+	if (!cmp)
+		return;
+	if (dimweight_compare(cfg->dimweight, carrier, p->order.service, clock_wall_ms(),
+			      &declared, &measured, cmp) < 0) {
+		add(p, "dim_mismatch", RULE_SKIP, "no dimensional-weight rule for %s %s", carrier,
+		    p->order.service);
+	} else if (cmp->correction_predicted) {
+		p->charge_correction = true;
+		add(p, "dim_mismatch", RULE_WARN,
+		    "billable %" PRIu32 " g measured vs %" PRIu32 " g declared (+%" PRId64
+		    " increments): charge correction likely",
+		    cmp->measured.billable_g, cmp->declared.billable_g, cmp->increments_diff);
+	} else {
+		add(p, "dim_mismatch", RULE_PASS,
+		    "billable %" PRIu32 " g measured vs %" PRIu32 " g declared",
+		    cmp->measured.billable_g, cmp->declared.billable_g);
+	}
+	free(cmp);
 }
 
 static void rule_duplicate(struct package *p, bool sealed_before)
@@ -222,9 +366,12 @@ unsigned rules_evaluate(const struct rules_cfg *cfg, struct package *p,
 	unsigned blocks = 0;
 
 	p->n_rules = 0;
+	compute_dim_weight(cfg, p);
+	check_address(cfg, p);
 	rule_signature(cfg, p);
 	rule_photo(p);
 	rule_weight(cfg, p);
+	rule_dims(cfg, p);
 	rule_address(cfg, p);
 	rule_label_order(p);
 	rule_duplicate(p, tracking_sealed_before);

@@ -26,6 +26,14 @@
 #define STATUS_MIN_INTERVAL_NS (1 * NSEC_PER_SEC)
 /** Photos of acknowledged records are pruned this often. */
 #define PRUNE_INTERVAL_NS (3600ull * NSEC_PER_SEC)
+/** While the station cannot seal (quota, disk full), storage is looked at this often, so the
+ * red light clears by itself when space comes back. */
+#define STORAGE_RETRY_NS (5 * NSEC_PER_SEC)
+/** The full outbox integrity check (every page, every hash: seconds on a big outbox) runs
+ * first this long after start, then daily, and only while no packer is badged in. */
+#define FULL_CHECK_FIRST_NS (600ull * NSEC_PER_SEC)
+#define FULL_CHECK_EVERY_NS (86400ull * NSEC_PER_SEC)
+#define FULL_CHECK_BUSY_RETRY_NS (600ull * NSEC_PER_SEC)
 /** Room for the error text shown in the status. */
 #define LAST_ERROR_MAX 160
 /** A device that went away is re-opened after this, doubling up to the cap (unplug/replug). */
@@ -60,6 +68,8 @@ struct station {
 	struct ev_source *prune_timer;
 	bool status_dirty;
 	bool storage_full; /* can_seal() said no last time it was asked */
+	struct ev_source *storage_timer;
+	struct ev_source *check_timer;
 	bool capture_pending;
 	uint64_t capture_ns; /* when the pending capture was asked for */
 	char last_error[LAST_ERROR_MAX];
@@ -229,11 +239,24 @@ static int op_seal(void *ud, struct package *p, const uint8_t *photo, size_t pho
 	return 0;
 }
 
+/* Room under the outbox quota and on the file system (WAL + checkpoint need twice). */
+static bool storage_ok(struct station *st)
+{
+	return outbox_has_room(st->parts.outbox, SEAL_HEADROOM_BYTES) &&
+	       outbox_check_space(st->parts.outbox, SEAL_HEADROOM_BYTES) == 0;
+}
+
 static bool op_can_seal(void *ud)
 {
 	struct station *st = ud;
+	bool was_full = st->storage_full;
 
-	st->storage_full = !outbox_has_room(st->parts.outbox, SEAL_HEADROOM_BYTES);
+	st->storage_full = !storage_ok(st);
+	if (st->storage_full && !was_full) {
+		set_error(st, "storage: outbox quota or disk full; new seals refused until space "
+			      "returns");
+		ev_timer_arm_in(st->storage_timer, STORAGE_RETRY_NS);
+	}
 	return !st->storage_full;
 }
 
@@ -559,6 +582,57 @@ static int on_prune_timer(struct ev_source *s, uint64_t now_ns, void *userdata)
 	return r < 0 ? r : 0;
 }
 
+/* Storage was full: look again; clear the red light by itself when space is back. */
+static int on_storage_timer(struct ev_source *s, uint64_t now_ns, void *userdata)
+{
+	struct station *st = userdata;
+
+	(void)now_ns;
+	if (!st->storage_full)
+		return 0;
+	if (!storage_ok(st)) {
+		ev_timer_arm_in(s, STORAGE_RETRY_NS);
+		return 0;
+	}
+	log_notice("station", "storage has room again: sealing resumes");
+	st->storage_full = false;
+	st->last_error[0] = '\0';
+	status_changed(st);
+	pipeline_refresh(st->pl);
+	return 0;
+}
+
+/* The full integrity check reads the whole outbox: only while nobody is packing. A damaged
+ * outbox stops the daemon so that the next start moves it aside (outbox_open_or_quarantine)
+ * and says so; systemd restarts it. */
+static int on_check_timer(struct ev_source *s, uint64_t now_ns, void *userdata)
+{
+	struct station *st = userdata;
+	int r;
+
+	(void)now_ns;
+	if (pipeline_get_state(st->pl) != PL_NO_PACKER) {
+		ev_timer_arm_in(s, FULL_CHECK_BUSY_RETRY_NS);
+		return 0;
+	}
+	r = outbox_check(st->parts.outbox, OUTBOX_CHECK_FULL);
+	if (r == -EBADMSG) {
+		log_err("station", "OUTBOX DAMAGED (full integrity check): stopping so that the "
+				   "restart moves it aside and starts a fresh one");
+		ev_exit(st->parts.ev, STATION_EXIT_OUTBOX_DAMAGED);
+		return 0;
+	}
+	if (r < 0)
+		log_warn("station", "outbox integrity check could not run: %s", strerror(-r));
+	ev_timer_arm_in(s, FULL_CHECK_EVERY_NS);
+	return 0;
+}
+
+void station_report_error(struct station *st, const char *text)
+{
+	set_error(st, "%s", text);
+}
+
 /* ---- link callbacks -------------------------------------------------------------------- */
 
 static void cb_connection(void *userdata, bool up, const char *reason)
@@ -578,9 +652,10 @@ static void cb_acked(void *userdata, const char *id)
 	status_changed(st);
 	/* Space may have come back under the quota: re-show the step only then. An ack arrives
 	 * milliseconds after a seal; refreshing on every ack would cut the "Sealed" signal. */
-	if (st->storage_full && pipeline_get_state(st->pl) == PL_READY &&
-	    outbox_has_room(st->parts.outbox, SEAL_HEADROOM_BYTES)) {
+	if (st->storage_full && storage_ok(st)) {
 		st->storage_full = false;
+		st->last_error[0] = '\0';
+		ev_timer_disarm(st->storage_timer);
 		pipeline_refresh(st->pl);
 	}
 }
@@ -669,6 +744,12 @@ int station_new(const struct station_parts *parts, struct station **ret)
 	r = ev_add_timer(ev, on_reopen_timer, st, &st->reopen_timer);
 	if (r < 0)
 		goto err;
+	r = ev_add_timer(ev, on_storage_timer, st, &st->storage_timer);
+	if (r < 0)
+		goto err;
+	r = ev_add_timer(ev, on_check_timer, st, &st->check_timer);
+	if (r < 0)
+		goto err;
 	r = pipeline_new(parts->cfg, &station_pipeline_ops, st, &st->pl);
 	if (r < 0)
 		goto err;
@@ -681,6 +762,7 @@ int station_new(const struct station_parts *parts, struct station **ret)
 	if (r < 0)
 		goto err;
 	ev_timer_arm_in(st->prune_timer, NSEC_PER_SEC);
+	ev_timer_arm_in(st->check_timer, FULL_CHECK_FIRST_NS);
 	st->owns_devices = true;
 	*ret = st;
 	return 0;
@@ -700,6 +782,8 @@ void station_free(struct station *st)
 			ev_source_free(st->io[d]);
 	}
 	ev_source_free(st->reopen_timer);
+	ev_source_free(st->storage_timer);
+	ev_source_free(st->check_timer);
 	pipeline_free(st->pl);
 	ev_source_free(st->prune_timer);
 	ev_source_free(st->status_timer);

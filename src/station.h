@@ -64,6 +64,12 @@ void station_set_link(struct station *st, struct mqtt_link *link);
 /** @brief The link callbacks the station implements; userdata is the station. */
 const struct mqtt_link_callbacks *station_link_callbacks(void);
 
+/** ev_run() returns this when the outbox failed its full integrity check (see station.c). */
+#define STATION_EXIT_OUTBOX_DAMAGED 3
+
+/** @brief Put @p text (copied) in the status as the last error, e.g. a start-up problem. */
+void station_report_error(struct station *st, const char *text);
+
 /** @brief The pipeline, for tests and status. Borrowed. */
 struct pipeline *station_get_pipeline(struct station *st);
 

@@ -27,6 +27,12 @@ suite schema-built sh -c "SEALBENCH_RECORD_DIR='$records' '$build/tests/test_rec
 	'$PYTHON' tests/validate_records.py '$records' tests/data/records/good"
 suite schema-bad "$PYTHON" tests/validate_records.py --expect-invalid tests/data/records/bad
 
+# Recorded device traffic through the decoders, diffed against the golden outputs.
+suite regress tests/regress.sh "$build"
+
+# Durability: power cuts (crash VFS), I/O faults, disk full, quarantine, SIGKILL under load.
+suite crash tests/crash/run.sh "$build"
+
 # Integration: real mosquitto, the sink, the daemon on the sim board.
 [ -f tests/integration/sink_check.py ] &&
 	suite sink "$PYTHON" tests/integration/sink_check.py --bin "$build"

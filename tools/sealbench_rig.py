@@ -148,10 +148,30 @@ class Broker:
 
 # ---- orders and scenarios ------------------------------------------------------------------
 
+def ups_check_digit(body):
+    """UPS 1Z check digit over the 15 characters after "1Z": letters map to (ord - 'A' + 2)
+    mod 10, every second character counts double, the digit brings the sum to a multiple of
+    10 (the same algorithm as src/label.c; 1Z999AA1012345678 -> 4)."""
+    tot = 0
+    for i, c in enumerate(body):
+        v = int(c) if c.isdigit() else (ord(c) - ord("A") + 2) % 10
+        tot += v * (2 if i % 2 else 1)
+    return str((10 - tot % 10) % 10)
+
+
 def ups_tracking(n):
-    """A 1Z tracking number (check digit correctness is issue 4's business: the sim board's
-    carrier pattern only checks the shape)."""
-    return "1ZSB01%012d" % n
+    """A valid UPS 1Z tracking number: shipper SB0001, service 03 (Ground), package n."""
+    body = "SB000103%07d" % (n % 10000000)
+    return "1Z" + body + ups_check_digit(body)
+
+
+def maxicode_label(tracking, zip9, street="1 Main St", city="Springfield", state="IL"):
+    """The data of a UPS 2D label (MaxiCode / PDF417): an ISO/IEC 15434 envelope, format 01,
+    written with the simulator's escapes (RS = \\x1e, GS = \\x1d, EOT = \\x04)."""
+    rs, gs, eot = "\\x1e", "\\x1d", "\\x04"
+    fields = ["96" + zip9, "840", "003", tracking, "UPSN", "SB0001", "321", "", "1/1", "2.5",
+              "Y", street, city, state]
+    return "[)>" + rs + "01" + gs + gs.join(fields) + rs + eot
 
 
 def make_package(i, kind="plain"):

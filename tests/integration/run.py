@@ -291,6 +291,53 @@ def test_override_recorded():
         st.stop()
 
 
+def test_labels_2d_and_station_checks():
+    """Labels are verified (check digits), a 2D label's ship-to is compared with the order,
+    the station runs its own address checks and the carrier's dimensional-weight rule."""
+    st = new_station("labels")
+    try:
+        orders, scn = packages(7000, ["plain", "plain"])
+        good, bad = orders
+        good["declared_dims_mm"] = [300, 200, 150]  # declared smaller than BOX-M: billed more
+        st.set_orders(orders)
+        zip_good = good["address"]["postal_code"] + "0000"
+        lines_good = list(scn[0])
+        i = lines_good.index("scan BOX-M")
+        lines_good[i:i] = ["scan " + rig.maxicode_label(good["tracking"], zip_good),
+                           "expect-text \"scan box\""]
+        lines_bad = list(scn[1])
+        i = lines_bad.index("scan BOX-M")
+        lines_bad[i:i] = ["scan " + rig.maxicode_label(bad["tracking"], "941030000",
+                                                         city="San Francisco", state="CA")]
+        j = lines_bad.index("expect-text Sealed")
+        lines_bad[j:] = ["expect-text \"2D label ships to\"", "expect red",
+                         "scan CMD-VOID", "expect-text \"Package cancelled\""]
+        wrong = good["tracking"][:-1] + str((int(good["tracking"][-1]) + 1) % 10)
+        path = os.path.join(st.dir, "s.scn")
+        rig.write_scenario(path, [["scan " + wrong, "expect-text \"check digit is wrong\""],
+                                  lines_good, lines_bad])
+        st.broker.start()
+        st.start_sink()
+        st.start_daemon()
+        check(st.run_scenario(path) == 0, "scenario failed (see %s/sim.log)" % st.dir)
+        verify_all(st, 1)
+        recs = [json.loads(r[1]) for r in st.station_records()]
+        check(len(recs) == 1, "expected only the good package sealed, got %d" % len(recs))
+        rec = recs[0]
+        lab = rec["shipment"].get("label", {})
+        check(lab.get("kind") == "ups_1z" and lab.get("check") == "ok", "label: %r" % lab)
+        check(lab.get("two_d", {}).get("country") == "US", "2D label not recorded: %r" % lab)
+        av = rec["address_validation"]
+        check(av["source"] == "station" and av["result"] == "pass", "address: %r" % av)
+        check(rec["weight"].get("dim_rule", "").startswith("ups-daily@"),
+              "dim rule: %r" % rec["weight"])
+        res = {r["rule"]: r["result"] for r in rec["rules"]["results"]}
+        check(res.get("dim_mismatch") == "warn", "dim_mismatch: %r" % res)
+        check(rec["weight"].get("charge_correction_predicted") is True, "no correction flag")
+    finally:
+        st.stop()
+
+
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
 
 

@@ -185,9 +185,10 @@ static const struct bad_case bad_cases[] = {
 	 "{\"order_id\":\"O\",\"address_validation\":{\"result\":\"fail\",\"failed\":\"zip\"}}"},
 	{"av failed item not a string",
 	 "{\"order_id\":\"O\",\"address_validation\":{\"result\":\"fail\",\"failed\":[1]}}"},
-	{"av failed, 9 checks",
+	{"av failed, 25 checks (PKG_CHECKS_MAX + 1)",
 	 "{\"order_id\":\"O\",\"address_validation\":{\"result\":\"fail\",\"failed\":"
-	 "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]}}"},
+	 "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\",\"k\",\"l\",\"m\","
+	 "\"n\",\"o\",\"p\",\"q\",\"r\",\"s\",\"t\",\"u\",\"v\",\"w\",\"x\",\"y\"]}}"},
 };
 
 static void test_parse_bad(void **state)

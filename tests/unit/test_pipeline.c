@@ -44,7 +44,7 @@
 #define PACKER2 "P-200"
 #define LEAD	"LEAD-1"
 #define TRACK1	"1Z999AA10123456784"
-#define TRACK2	"1Z999AA10123456792"
+#define TRACK2	"1Z999AA10123456793"
 #define ORDER1	"ORD-1001"
 #define ORDER2	"ORD-2002"
 
@@ -617,7 +617,7 @@ static void test_full_flow_order_first(void **state)
 	assert_int_equal(p->t.weighed_ms, WALL0_MS + 5500);
 	assert_int_equal(p->t.photo_ms, 0);
 	assert_int_equal(p->t.sealed_ms, WALL0_MS + 5500);
-	assert_int_equal(p->n_rules, 6);
+	assert_int_equal(p->n_rules, 7);
 	for (unsigned i = 0; i < p->n_rules; i++)
 		assert_int_not_equal(p->rules[i].result, RULE_BLOCK);
 	assert_int_equal(rule_of(p, "weight_tolerance")->result, RULE_PASS);
@@ -753,16 +753,16 @@ static void test_order_slip_after_label(void **state)
 static void test_wrong_steps(void **state)
 {
 	struct fx *f = *state;
-	char longcode[PKG_ID_MAX + 1];
+	static char longcode[2049 + 1]; /* one byte more than a scan may carry */
 	struct order_ctx o;
 
 	start(f);
 	/* READY */
 	check_reject(f, scan, 1100, "BOX-M", "Scan the order slip or the shipping label first");
 	check_reject(f, scan, 1200, "HELLO", "Unknown barcode 'HELLO'");
-	memset(longcode, 'A', PKG_ID_MAX);
-	longcode[PKG_ID_MAX] = '\0';
-	check_reject(f, scan, 1300, longcode, "Unreadable or too long barcode (64 bytes)");
+	memset(longcode, 'A', 2049);
+	longcode[2049] = '\0';
+	check_reject(f, scan, 1300, longcode, "Unreadable or too long barcode (2049 bytes)");
 	t_now_ns = ns(1400);
 	pipeline_on_scan(f->pl, "", 0, t_now_ns);
 	last_ind(f, IND_REJECT, "Unreadable or too long barcode (0 bytes)");

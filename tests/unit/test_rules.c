@@ -18,12 +18,12 @@
 #include "src/rules.h"
 
 #define TRACKING       "1Z999AA10123456784"
-#define OTHER_TRACKING "1Z999AA10123456792"
+#define OTHER_TRACKING "1Z999AA10123456793"
 
 /* Every rule rules_evaluate() appends, in its order. */
 static const char *const rule_names[] = {
 	"signature_threshold", "photo_required",     "weight_tolerance", "address",
-	"label_order_match",   "duplicate_tracking",
+	"label_order_match",   "duplicate_tracking", "dim_mismatch",
 };
 
 static void base_cfg(struct rules_cfg *c)
@@ -64,6 +64,10 @@ static void base_pkg(struct package *p)
 	p->order.n_skus = 1;
 	snprintf(p->order.skus[0].sku, PKG_ID_MAX, "BOOK-1");
 	p->order.skus[0].qty = 1;
+	snprintf(p->order.address.name, PKG_NAME_MAX, "Ada Lovelace");
+	snprintf(p->order.address.street, PKG_NAME_MAX, "1 Main St");
+	snprintf(p->order.address.city, PKG_NAME_MAX, "Washington");
+	snprintf(p->order.address.state, PKG_ID_MAX, "DC");
 	snprintf(p->order.address.postal_code, PKG_ID_MAX, "20001");
 	snprintf(p->order.address.country, sizeof(p->order.address.country), "US");
 	p->order.has_upstream_av = true;
@@ -127,7 +131,7 @@ static void test_all_pass(void **state)
 	assert_string_equal(names, "");
 	/* evaluating twice replaces, it does not append */
 	assert_int_equal(rules_evaluate(&c, &p, false), 0);
-	assert_int_equal(p.n_rules, 6);
+	assert_int_equal(p.n_rules, 7); /* dim_mismatch joined with issue 4 */
 }
 
 static void test_signature_threshold(void **state)
@@ -419,7 +423,8 @@ static void test_address(void **state)
 	(void)state;
 	base_cfg(&c);
 	base_pkg(&p);
-	judge(&c, &p, false, "address", RULE_PASS, "upstream validation passed");
+	judge(&c, &p, false, "address", RULE_PASS,
+	      "station checks passed; upstream validation passed");
 	p.order.upstream_av_pass = false;
 	judge(&c, &p, false, "address", RULE_WARN, "upstream validation failed: (no checks named)");
 	p.order.n_upstream_av_failed = 2;
@@ -433,10 +438,20 @@ static void test_address(void **state)
 			       "upstream validation failed: postal_code,street"),
 			 1);
 	p.order.has_upstream_av = false;
-	judge(&c, &p, false, "address", RULE_SKIP, "no address validation result");
+	judge(&c, &p, false, "address", RULE_PASS, "station checks passed");
+	/* the station's own checks: a ZIP outside the state, and a PO box UPS will not take */
+	snprintf(p.order.address.postal_code, PKG_ID_MAX, "30301"); /* Atlanta, GA */
+	snprintf(p.order.address.street, PKG_NAME_MAX, "PO Box 12");
+	assert_int_equal(judge(&c, &p, false, "address", RULE_BLOCK,
+			       "station checks failed: zip_state_mismatch,po_box_refused"),
+			 1);
 	p.order.has_upstream_av = true;
+	assert_int_equal(judge(&c, &p, false, "address", RULE_BLOCK,
+			       "station checks failed: zip_state_mismatch,po_box_refused; upstream "
+			       "validation failed: postal_code,street"),
+			 1);
 	p.order_src = ORDER_SRC_NONE;
-	judge(&c, &p, false, "address", RULE_SKIP, "no address validation result");
+	judge(&c, &p, false, "address", RULE_SKIP, "no address to check (order context pending)");
 }
 
 static void test_label_order_match(void **state)
@@ -460,7 +475,19 @@ static void test_label_order_match(void **state)
 	judge(&c, &p, false, "label_order_match", RULE_SKIP, "nothing to compare");
 	snprintf(p.label.tracking, sizeof(p.label.tracking), TRACKING);
 	p.order_src = ORDER_SRC_NONE;
-	judge(&c, &p, false, "label_order_match", RULE_SKIP, "nothing to compare");
+	judge(&c, &p, false, "label_order_match", RULE_SKIP, "no order context to compare");
+	/* a 2D label (15434) ships to another postal code than the order */
+	p.order_src = ORDER_SRC_CENTRAL;
+	snprintf(p.order.tracking, sizeof(p.order.tracking), TRACKING);
+	p.label.two_d = true;
+	snprintf(p.label.postal_code, sizeof(p.label.postal_code), "94043");
+	snprintf(p.label.country, sizeof(p.label.country), "US");
+	assert_int_equal(judge(&c, &p, false, "label_order_match", RULE_BLOCK,
+			       "2D label ships to US 94043, order to US 20001"),
+			 1);
+	snprintf(p.label.postal_code, sizeof(p.label.postal_code), "20001");
+	judge(&c, &p, false, "label_order_match", RULE_PASS,
+	      "label " TRACKING " belongs to order ORD-1001");
 }
 
 static void test_duplicate_tracking(void **state)
