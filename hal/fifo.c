@@ -63,3 +63,44 @@ ssize_t hal_write(int fd, const void *buf, size_t n)
 	} while (r < 0 && errno == EINTR);
 	return r < 0 ? -errno : r;
 }
+
+int hal_fifo_lines_open(struct hal_fifo_lines *fl, const char *path, char *storage, size_t size)
+{
+	int fd;
+
+	fl->fd = -1;
+	linebuf_init(&fl->lb, storage, size);
+	fd = hal_fifo_open_read(path);
+	if (fd < 0)
+		return fd;
+	fl->fd = fd;
+	return 0;
+}
+
+void hal_fifo_lines_close(struct hal_fifo_lines *fl)
+{
+	if (fl->fd >= 0)
+		close(fl->fd);
+	fl->fd = -1;
+}
+
+int hal_fifo_lines_next(struct hal_fifo_lines *fl, const char **ret_line, size_t *ret_len)
+{
+	for (;;) {
+		size_t room;
+		ssize_t n;
+		char *dst;
+		int r;
+
+		r = linebuf_pop(&fl->lb, ret_line, ret_len);
+		if (r != -EAGAIN)
+			return r; /* a line, or -EMSGSIZE */
+		room = linebuf_room(&fl->lb, &dst);
+		n = hal_read(fl->fd, dst, room);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return -EAGAIN; /* no EOF on an O_RDWR FIFO; be safe anyway */
+		linebuf_commit(&fl->lb, (size_t)n);
+	}
+}

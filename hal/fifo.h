@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "hal/linebuf.h"
+
 /** Mode of a FIFO created by hal_fifo_open_read() / hal_fifo_open_write() (before umask). */
 #define HAL_FIFO_MODE 0660
 
@@ -43,5 +45,34 @@ ssize_t hal_read(int fd, void *buf, size_t n);
 
 /** @brief write(2), retried on EINTR. @return bytes written (may be short), or -errno. */
 ssize_t hal_write(int fd, const void *buf, size_t n);
+
+/**
+ * A FIFO read line by line: what every sim input device (scale, scanner, badge, trigger)
+ * reads. Embed it in the backend's state with its storage (LINEBUF_STORAGE(longest line)).
+ */
+struct hal_fifo_lines {
+	int fd; /* the FIFO, for epoll; -1 when not open */
+	struct linebuf lb;
+};
+
+/**
+ * @brief Open (creating if missing) the FIFO at @p path for reading, line by line.
+ * @param storage, size the line buffer, owned by the caller, living as long as @p fl.
+ * @return 0; -errno as hal_fifo_open_read() (fl->fd is -1 then; hal_fifo_lines_close() is
+ *         still safe).
+ */
+int hal_fifo_lines_open(struct hal_fifo_lines *fl, const char *path, char *storage, size_t size);
+
+/** @brief Close the FIFO. Safe after a failed open; call open before close. */
+void hal_fifo_lines_close(struct hal_fifo_lines *fl);
+
+/**
+ * @brief The next complete line ('\n' and a trailing '\r' stripped), reading the FIFO as
+ *        needed. Call until -EAGAIN after the fd polled readable.
+ * @return 0 and *ret_line / *ret_len (NUL-terminated, but may contain NULs: use the length;
+ *         borrowed until the next call); -EMSGSIZE an overlong line was dropped (call
+ *         again); -EAGAIN nothing complete; -errno from read().
+ */
+int hal_fifo_lines_next(struct hal_fifo_lines *fl, const char **ret_line, size_t *ret_len);
 
 #endif

@@ -14,30 +14,27 @@
 #include "drivers/badge/badge.h"
 #include "hal/clock.h"
 #include "hal/fifo.h"
-#include "hal/linebuf.h"
 
 /** Longest line: an ID plus blanks around it and a CR; longer lines are dropped whole. */
 #define BADGE_SIM_LINE_MAX (BADGE_ID_MAX + 16)
 
 struct badge_sim {
-	int fd;
-	struct linebuf lb;
+	struct hal_fifo_lines in;
 	char storage[LINEBUF_STORAGE(BADGE_SIM_LINE_MAX)];
 };
 
 static int sim_open(struct badge *b)
 {
 	struct badge_sim *p;
+	int r;
 
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->fd = -1;
 	b->priv = p;
-	linebuf_init(&p->lb, p->storage, sizeof(p->storage));
-	p->fd = hal_fifo_open_read(b->cfg.device);
-	if (p->fd < 0)
-		return p->fd; /* the class calls close() */
+	r = hal_fifo_lines_open(&p->in, b->cfg.device, p->storage, sizeof(p->storage));
+	if (r < 0)
+		return r; /* the class calls close() */
 	strcpy(b->model, "sealbench sim badge");
 	return 0;
 }
@@ -48,8 +45,7 @@ static void sim_close(struct badge *b)
 
 	if (!p)
 		return;
-	if (p->fd >= 0)
-		close(p->fd);
+	hal_fifo_lines_close(&p->in);
 	free(p);
 	b->priv = NULL;
 }
@@ -58,7 +54,7 @@ static int sim_get_fd(const struct badge *b)
 {
 	const struct badge_sim *p = b->priv;
 
-	return p->fd;
+	return p->in.fd;
 }
 
 static bool is_blank(char c)
@@ -91,13 +87,11 @@ static int sim_on_readable(struct badge *b, struct badge_read *ret)
 {
 	struct badge_sim *p = b->priv;
 	const char *line, *id;
-	size_t len, room;
-	ssize_t n;
-	char *dst;
+	size_t len;
 	int r;
 
 	for (;;) {
-		r = linebuf_pop(&p->lb, &line, &len);
+		r = hal_fifo_lines_next(&p->in, &line, &len);
 		if (r == -EMSGSIZE)
 			return -EBADMSG;
 		if (r == 0) {
@@ -111,13 +105,8 @@ static int sim_on_readable(struct badge *b, struct badge_read *ret)
 			ret->t_ns = clock_now_ns();
 			return 0;
 		}
-		room = linebuf_room(&p->lb, &dst);
-		n = hal_read(p->fd, dst, room);
-		if (n < 0)
-			return (int)n;
-		if (n == 0)
-			return -EAGAIN;
-		linebuf_commit(&p->lb, (size_t)n);
+		if (r < 0)
+			return r; /* -EAGAIN: drained */
 	}
 }
 

@@ -16,29 +16,26 @@
 #include "drivers/scale/scale_proto.h"
 #include "hal/clock.h"
 #include "hal/fifo.h"
-#include "hal/linebuf.h"
 
 struct scale_sim {
-	int fd;
+	struct hal_fifo_lines in;
 	int32_t last_raw; /* last reading before tare */
 	int32_t tare;	  /* subtracted from every reading */
-	struct linebuf lb;
 	char storage[LINEBUF_STORAGE(SCALE_SIM_LINE_MAX)];
 };
 
 static int sim_open(struct scale *s)
 {
 	struct scale_sim *p;
+	int r;
 
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->fd = -1;
 	s->priv = p;
-	linebuf_init(&p->lb, p->storage, sizeof(p->storage));
-	p->fd = hal_fifo_open_read(s->cfg.device);
-	if (p->fd < 0)
-		return p->fd; /* the class calls close() */
+	r = hal_fifo_lines_open(&p->in, s->cfg.device, p->storage, sizeof(p->storage));
+	if (r < 0)
+		return r; /* the class calls close() */
 	strcpy(s->model, "sealbench sim scale");
 	return 0;
 }
@@ -49,8 +46,7 @@ static void sim_close(struct scale *s)
 
 	if (!p)
 		return;
-	if (p->fd >= 0)
-		close(p->fd);
+	hal_fifo_lines_close(&p->in);
 	free(p);
 	s->priv = NULL;
 }
@@ -59,7 +55,7 @@ static int sim_get_fd(const struct scale *s)
 {
 	const struct scale_sim *p = s->priv;
 
-	return p->fd;
+	return p->in.fd;
 }
 
 static int sim_on_readable(struct scale *s, struct scale_reading *ret)
@@ -67,14 +63,12 @@ static int sim_on_readable(struct scale *s, struct scale_reading *ret)
 	struct scale_sim *p = s->priv;
 	struct scale_reading rd = {0};
 	const char *line;
-	size_t len, room;
+	size_t len;
 	int64_t net;
-	ssize_t n;
-	char *dst;
 	int r;
 
 	for (;;) {
-		r = linebuf_pop(&p->lb, &line, &len);
+		r = hal_fifo_lines_next(&p->in, &line, &len);
 		if (r == -EMSGSIZE)
 			return -EBADMSG; /* no valid reading is that long */
 		if (r == 0) {
@@ -91,13 +85,8 @@ static int sim_on_readable(struct scale *s, struct scale_reading *ret)
 			*ret = rd;
 			return 0;
 		}
-		room = linebuf_room(&p->lb, &dst);
-		n = hal_read(p->fd, dst, room);
-		if (n < 0)
-			return (int)n;
-		if (n == 0)
-			return -EAGAIN; /* no EOF on an O_RDWR FIFO; be safe anyway */
-		linebuf_commit(&p->lb, (size_t)n);
+		if (r < 0)
+			return r; /* -EAGAIN: drained */
 	}
 }
 

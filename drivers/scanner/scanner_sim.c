@@ -16,11 +16,9 @@
 #include "drivers/scanner/scanner_proto.h"
 #include "hal/clock.h"
 #include "hal/fifo.h"
-#include "hal/linebuf.h"
 
 struct scanner_sim {
-	int fd;
-	struct linebuf lb;
+	struct hal_fifo_lines in;
 	char scan[SCANNER_SCAN_MAX + 1]; /* decoded here, copied out on success */
 	char storage[LINEBUF_STORAGE(SCANNER_SIM_LINE_MAX)];
 };
@@ -28,16 +26,15 @@ struct scanner_sim {
 static int sim_open(struct scanner *s)
 {
 	struct scanner_sim *p;
+	int r;
 
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->fd = -1;
 	s->priv = p;
-	linebuf_init(&p->lb, p->storage, sizeof(p->storage));
-	p->fd = hal_fifo_open_read(s->cfg.device);
-	if (p->fd < 0)
-		return p->fd; /* the class calls close() */
+	r = hal_fifo_lines_open(&p->in, s->cfg.device, p->storage, sizeof(p->storage));
+	if (r < 0)
+		return r; /* the class calls close() */
 	strcpy(s->model, "sealbench sim scanner");
 	return 0;
 }
@@ -48,8 +45,7 @@ static void sim_close(struct scanner *s)
 
 	if (!p)
 		return;
-	if (p->fd >= 0)
-		close(p->fd);
+	hal_fifo_lines_close(&p->in);
 	free(p);
 	s->priv = NULL;
 }
@@ -58,20 +54,18 @@ static int sim_get_fd(const struct scanner *s)
 {
 	const struct scanner_sim *p = s->priv;
 
-	return p->fd;
+	return p->in.fd;
 }
 
 static int sim_on_readable(struct scanner *s, struct scanner_scan *ret)
 {
 	struct scanner_sim *p = s->priv;
 	const char *line;
-	size_t len, room;
-	ssize_t n;
-	char *dst;
+	size_t len;
 	int r;
 
 	for (;;) {
-		r = linebuf_pop(&p->lb, &line, &len);
+		r = hal_fifo_lines_next(&p->in, &line, &len);
 		if (r == -EMSGSIZE)
 			return -EMSGSIZE;
 		if (r == 0) {
@@ -86,13 +80,8 @@ static int sim_on_readable(struct scanner *s, struct scanner_scan *ret)
 			ret->aim[0] = '\0';
 			return 0;
 		}
-		room = linebuf_room(&p->lb, &dst);
-		n = hal_read(p->fd, dst, room);
-		if (n < 0)
-			return (int)n;
-		if (n == 0)
-			return -EAGAIN;
-		linebuf_commit(&p->lb, (size_t)n);
+		if (r < 0)
+			return r; /* -EAGAIN: drained */
 	}
 }
 

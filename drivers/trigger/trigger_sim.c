@@ -16,30 +16,27 @@
 #include "drivers/trigger/trigger.h"
 #include "hal/clock.h"
 #include "hal/fifo.h"
-#include "hal/linebuf.h"
 
 /** Longest line: a level word, a blank and a 20-digit timestamp, with room for a CR. */
 #define TRIGGER_SIM_LINE_MAX 48
 
 struct trigger_sim {
-	int fd;
-	struct linebuf lb;
+	struct hal_fifo_lines in;
 	char storage[LINEBUF_STORAGE(TRIGGER_SIM_LINE_MAX)];
 };
 
 static int sim_open(struct trigger *t)
 {
 	struct trigger_sim *p;
+	int r;
 
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->fd = -1;
 	t->priv = p;
-	linebuf_init(&p->lb, p->storage, sizeof(p->storage));
-	p->fd = hal_fifo_open_read(t->cfg.device);
-	if (p->fd < 0)
-		return p->fd; /* the class calls close() */
+	r = hal_fifo_lines_open(&p->in, t->cfg.device, p->storage, sizeof(p->storage));
+	if (r < 0)
+		return r; /* the class calls close() */
 	strcpy(t->model, "sealbench sim trigger");
 	return 0;
 }
@@ -50,8 +47,7 @@ static void sim_close(struct trigger *t)
 
 	if (!p)
 		return;
-	if (p->fd >= 0)
-		close(p->fd);
+	hal_fifo_lines_close(&p->in);
 	free(p);
 	t->priv = NULL;
 }
@@ -60,7 +56,7 @@ static int sim_get_fd(const struct trigger *t)
 {
 	const struct trigger_sim *p = t->priv;
 
-	return p->fd;
+	return p->in.fd;
 }
 
 static bool word_is(const char *s, size_t len, const char *w)
@@ -112,13 +108,11 @@ static int sim_read_edge(struct trigger *t, struct trigger_edge *ret)
 {
 	struct trigger_sim *p = t->priv;
 	const char *line;
-	size_t len, room;
-	ssize_t n;
-	char *dst;
+	size_t len;
 	int r;
 
 	for (;;) {
-		r = linebuf_pop(&p->lb, &line, &len);
+		r = hal_fifo_lines_next(&p->in, &line, &len);
 		if (r == -EMSGSIZE)
 			return -EBADMSG;
 		if (r == 0) {
@@ -129,13 +123,8 @@ static int sim_read_edge(struct trigger *t, struct trigger_edge *ret)
 				continue;
 			return 0;
 		}
-		room = linebuf_room(&p->lb, &dst);
-		n = hal_read(p->fd, dst, room);
-		if (n < 0)
-			return (int)n;
-		if (n == 0)
-			return -EAGAIN;
-		linebuf_commit(&p->lb, (size_t)n);
+		if (r < 0)
+			return r; /* -EAGAIN: drained */
 	}
 }
 
