@@ -328,15 +328,23 @@ int hal_jpeg_encode_nv12(struct hal_jpeg *j, const uint8_t *nv12, size_t len, un
 	return 0;
 }
 
-/*
- * Walk the marker segments from SOI to the first SOS and return the offset just past the SOS
- * header, where entropy-coded data starts. Inside entropy data a 0xFF is always stuffed
- * (FF 00) or a restart marker, so the EOI we look for later must lie beyond this offset; an
- * FFD9 earlier in the file (e.g. the end of an EXIF thumbnail) does not count.
- */
-static int find_scan(const uint8_t *buf, size_t len, size_t *ret_off)
+/* Read a big-endian segment length at @p pos; @return it, or 0 when it does not fit. */
+static size_t seg_len(const uint8_t *buf, size_t len, size_t pos)
 {
-	size_t pos = 2, seglen;
+	size_t n;
+
+	if (len - pos < 2)
+		return 0;
+	n = (size_t)buf[pos] << 8 | buf[pos + 1];
+	if (n < 2 || n > len - pos)
+		return 0;
+	return n;
+}
+
+/* SOI, then marker segments up to and including the first SOS header. */
+static int skip_to_scan(const uint8_t *buf, size_t len, size_t *ret_pos)
+{
+	size_t pos = 2, n;
 	uint8_t m;
 
 	if (len < 4 || buf[0] != 0xFF || buf[1] != 0xD8)
@@ -353,16 +361,61 @@ static int find_scan(const uint8_t *buf, size_t len, size_t *ret_off)
 			return -EBADMSG;
 		if (m == 0x01 || (m >= 0xD0 && m <= 0xD7))
 			continue; /* TEM, RSTn: no length */
-		if (len - pos < 2)
+		n = seg_len(buf, len, pos);
+		if (!n)
 			return -EBADMSG;
-		seglen = (size_t)buf[pos] << 8 | buf[pos + 1];
-		if (seglen < 2 || seglen > len - pos)
-			return -EBADMSG;
-		pos += seglen;
+		pos += n;
 		if (m == 0xDA) {
-			*ret_off = pos;
+			*ret_pos = pos;
 			return 0;
 		}
+	}
+}
+
+int hal_jpeg_frame_end(const uint8_t *buf, size_t len, size_t *ret_len)
+{
+	size_t pos, n;
+	uint8_t m;
+	int r;
+
+	if (!buf || !ret_len)
+		return -EINVAL;
+	r = skip_to_scan(buf, len, &pos);
+	if (r < 0)
+		return r;
+	for (;;) {
+		/* Entropy-coded data: a 0xFF is stuffed (FF 00), a restart marker, or fill. */
+		while (pos + 1 < len) {
+			if (buf[pos] != 0xFF) {
+				pos++;
+				continue;
+			}
+			m = buf[pos + 1];
+			if (m == 0x00 || (m >= 0xD0 && m <= 0xD7)) {
+				pos += 2;
+				continue;
+			}
+			if (m == 0xFF) {
+				pos++;
+				continue;
+			}
+			break;
+		}
+		if (pos + 1 >= len)
+			return -EBADMSG; /* no EOI: truncated */
+		m = buf[pos + 1];
+		pos += 2;
+		if (m == 0xD9) {
+			*ret_len = pos;
+			return 0;
+		}
+		if (m == 0xD8 || m == 0x01)
+			return -EBADMSG;
+		/* A segment between scans (DHT, DQT, DRI, COM, APPn, the next SOS). */
+		n = seg_len(buf, len, pos);
+		if (!n)
+			return -EBADMSG;
+		pos += n;
 	}
 }
 
@@ -370,22 +423,12 @@ int hal_jpeg_probe(struct hal_jpeg *j, const uint8_t *buf, size_t len, unsigned 
 		   unsigned *ret_height, size_t *ret_len)
 {
 	int w, h, subsamp, colorspace;
-	size_t scan, i, end = 0;
+	size_t end = 0;
 
 	if (!j || !buf)
 		return -EINVAL;
-	if (find_scan(buf, len, &scan) < 0) {
-		set_err(j, "no SOI or broken marker chain before the scan");
-		return -EBADMSG;
-	}
-	for (i = len - 1; i > scan; i--) {
-		if (buf[i] == 0xD9 && buf[i - 1] == 0xFF) {
-			end = i + 1;
-			break;
-		}
-	}
-	if (!end) {
-		set_err(j, "no EOI marker after the scan (truncated frame)");
+	if (hal_jpeg_frame_end(buf, len, &end) < 0) {
+		set_err(j, "no SOI, a broken marker chain, or no EOI after the scan (truncated)");
 		return -EBADMSG;
 	}
 	if (tjDecompressHeader3(j->dec, buf, end, &w, &h, &subsamp, &colorspace) < 0) {

@@ -72,9 +72,20 @@ int hal_jpeg_encode_nv12(struct hal_jpeg *j, const uint8_t *nv12, size_t len, un
 			 size_t *ret_len);
 
 /**
+ * @brief Where the JPEG in @p buf ends: the marker chain is walked from SOI to SOS, the
+ * entropy-coded data skipped (FF 00 stuffing, RSTn), segments between scans skipped by their
+ * length, up to the EOI that ends the image. Bytes after it (V4L2 MJPEG padding, stale bytes
+ * of an earlier, longer frame) never count; an FFD9 inside an EXIF thumbnail does not either.
+ * Pure: no handle, no allocation.
+ * @param ret_len the length up to and including the EOI (untouched on failure).
+ * @return 0; -EBADMSG no SOI, a broken marker chain, or no EOI (truncated); -EINVAL.
+ */
+int hal_jpeg_frame_end(const uint8_t *buf, size_t len, size_t *ret_len);
+
+/**
  * @brief Check that @p buf holds one whole JPEG: SOI, a marker chain up to the first scan
- * that TurboJPEG's header decoder accepts, and an EOI (FFD9) after the scan starts. Padding
- * after the EOI (V4L2 MJPEG buffers often carry some) is tolerated: the last FFD9 counts.
+ * that TurboJPEG's header decoder accepts, and the EOI that ends it (hal_jpeg_frame_end()).
+ * Padding after the EOI (V4L2 MJPEG buffers often carry some) is tolerated.
  * @param ret_width, ret_height the frame size; @p ret_len the length up to and including the
  *        EOI (<= @p len). All three untouched on failure; any may be NULL.
  * @return 0; -EBADMSG not a (complete) JPEG; -EINVAL NULL arguments.

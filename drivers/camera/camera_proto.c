@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "drivers/camera/camera_proto.h"
+#include "hal/jpeg.h"
 
 uint32_t camera_proto_fourcc(enum camera_format f)
 {
@@ -85,97 +86,13 @@ int camera_proto_check_format(enum camera_format want_fmt, unsigned want_w, unsi
 	return 0;
 }
 
-/* Read a big-endian segment length at @p pos; @return it, or 0 when it does not fit. */
-static size_t seg_len(const uint8_t *buf, size_t len, size_t pos)
-{
-	size_t n;
-
-	if (len - pos < 2)
-		return 0;
-	n = (size_t)buf[pos] << 8 | buf[pos + 1];
-	if (n < 2 || n > len - pos)
-		return 0;
-	return n;
-}
-
-/* SOI, then marker segments up to and including the first SOS header. */
-static int skip_to_scan(const uint8_t *buf, size_t len, size_t *ret_pos)
-{
-	size_t pos = 2, n;
-	uint8_t m;
-
-	if (len < 4 || buf[0] != 0xFF || buf[1] != 0xD8)
-		return -EBADMSG;
-	for (;;) {
-		if (pos >= len || buf[pos] != 0xFF)
-			return -EBADMSG;
-		while (pos < len && buf[pos] == 0xFF)
-			pos++; /* fill bytes */
-		if (pos >= len)
-			return -EBADMSG;
-		m = buf[pos++];
-		if (m == 0xD8 || m == 0xD9 || m == 0x00)
-			return -EBADMSG;
-		if (m == 0x01 || (m >= 0xD0 && m <= 0xD7))
-			continue; /* TEM, RSTn: no length */
-		n = seg_len(buf, len, pos);
-		if (!n)
-			return -EBADMSG;
-		pos += n;
-		if (m == 0xDA) {
-			*ret_pos = pos;
-			return 0;
-		}
-	}
-}
-
 int camera_proto_mjpeg_trim(const uint8_t *buf, size_t bytesused, size_t length,
 			    size_t *ret_len)
 {
-	size_t len, pos, n;
-	uint8_t m;
-	int r;
-
 	if (!buf || !ret_len)
 		return -EINVAL;
-	len = bytesused && bytesused <= length ? bytesused : length;
-	r = skip_to_scan(buf, len, &pos);
-	if (r < 0)
-		return r;
-	for (;;) {
-		/* Entropy-coded data: a 0xFF is stuffed (FF 00), a restart marker, or fill. */
-		while (pos + 1 < len) {
-			if (buf[pos] != 0xFF) {
-				pos++;
-				continue;
-			}
-			m = buf[pos + 1];
-			if (m == 0x00 || (m >= 0xD0 && m <= 0xD7)) {
-				pos += 2;
-				continue;
-			}
-			if (m == 0xFF) {
-				pos++;
-				continue;
-			}
-			break;
-		}
-		if (pos + 1 >= len)
-			return -EBADMSG; /* no EOI: truncated */
-		m = buf[pos + 1];
-		pos += 2;
-		if (m == 0xD9) {
-			*ret_len = pos;
-			return 0;
-		}
-		if (m == 0xD8 || m == 0x01)
-			return -EBADMSG;
-		/* A segment between scans (DHT, DQT, DRI, COM, APPn, the next SOS). */
-		n = seg_len(buf, len, pos);
-		if (!n)
-			return -EBADMSG;
-		pos += n;
-	}
+	return hal_jpeg_frame_end(buf, bytesused && bytesused <= length ? bytesused : length,
+				  ret_len);
 }
 
 enum camera_proto_verdict camera_proto_judge(const struct camera_proto_stream *s,
