@@ -28,6 +28,8 @@ ifeq ($(WITH_LIBUSB),1)
 PKGS += libusb-1.0
 DEFS += -DWITH_LIBUSB=1
 endif
+# sd_notify (READY, WATCHDOG, STOPPING) for the systemd unit: WITH_SYSTEMD
+include firmware/systemd.mk
 
 # V=1 shows the full command lines.
 ifeq ($(V),1)

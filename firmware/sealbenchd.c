@@ -14,6 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef WITH_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "hal/clock.h"
 #include "src/config.h"
 #include "src/ev.h"
 #include "src/log.h"
@@ -201,6 +206,62 @@ static int devices_open(const struct board_cfg *b, struct devices *d)
 	return 0;
 }
 
+/*
+ * systemd (Type=notify, WatchdogSec=): READY=1 once the station runs, WATCHDOG=1 from a loop
+ * timer at half the interval systemd asked for (so a stuck loop stops the pings and systemd
+ * restarts us), STOPPING=1 at shutdown. Without $NOTIFY_SOCKET (not under systemd) or without
+ * libsystemd (WITH_SYSTEMD unset) every call is a no-op.
+ */
+#ifdef WITH_SYSTEMD
+static void notify(const char *state)
+{
+	int r = sd_notify(0, state);
+
+	if (r < 0)
+		log_warn("sealbenchd", "sd_notify(%s): %s", state, strerror(-r));
+}
+
+static int on_watchdog(struct ev_source *s, uint64_t now_ns, void *userdata)
+{
+	const uint64_t *interval_ns = userdata;
+
+	(void)now_ns;
+	notify("WATCHDOG=1");
+	return ev_timer_arm_in(s, *interval_ns);
+}
+
+/* Arm the watchdog pings when systemd asked for them. */
+static int watchdog_start(struct ev *ev, struct ev_source **ret)
+{
+	static uint64_t interval_ns;
+	uint64_t usec = 0;
+	int r;
+
+	r = sd_watchdog_enabled(0, &usec);
+	if (r <= 0)
+		return r; /* not enabled (0), or a malformed $WATCHDOG_USEC (<0) */
+	interval_ns = usec * 1000ull / 2; /* usec -> ns, halved */
+	r = ev_add_timer(ev, on_watchdog, &interval_ns, ret);
+	if (r < 0)
+		return r;
+	log_info("sealbenchd", "systemd watchdog: %llu ms, pinging every %llu ms",
+		 (unsigned long long)(usec / 1000), (unsigned long long)(interval_ns / NSEC_PER_MSEC));
+	return ev_timer_arm_in(*ret, interval_ns);
+}
+#else
+static void notify(const char *state)
+{
+	(void)state;
+}
+
+static int watchdog_start(struct ev *ev, struct ev_source **ret)
+{
+	(void)ev;
+	(void)ret;
+	return 0;
+}
+#endif
+
 static int on_signal(struct ev_source *s, int signo, void *userdata)
 {
 	struct ev *ev = userdata;
@@ -222,6 +283,7 @@ int main(int argc, char **argv)
 	bool key_created = false;
 	struct station *st = NULL;
 	struct mqtt_link *link = NULL;
+	struct ev_source *watchdog = NULL;
 	struct ev *ev = NULL;
 	char err[CONFIG_ERR_MAX];
 	char ob_path[OUTBOX_PATH_MAX];
@@ -349,7 +411,10 @@ int main(int argc, char **argv)
 						   .inflight = cfg.mqtt_inflight,
 						   .ack_timeout_ms = cfg.mqtt_ack_timeout_s * 1000ull,
 						   .backoff_min_ms = 250,
-						   .backoff_max_ms = 10000 },
+						   .backoff_max_ms = 10000,
+						   .tls_ca = cfg.mqtt_tls_ca,
+						   .tls_cert = cfg.mqtt_tls_cert,
+						   .tls_key = cfg.mqtt_tls_key },
 			  ob, station_link_callbacks(), st, &link);
 	if (r < 0) {
 		log_err("sealbenchd", "mqtt link to %s:%u: %s", cfg.mqtt_host, cfg.mqtt_port,
@@ -357,14 +422,22 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	station_set_link(st, link);
-	log_notice("sealbenchd", "ready: outbox %s, broker %s:%u", ob_path, cfg.mqtt_host,
-		   cfg.mqtt_port);
+	log_notice("sealbenchd", "ready: outbox %s, broker %s:%u%s", ob_path, cfg.mqtt_host,
+		   cfg.mqtt_port, cfg.mqtt_tls_ca[0] ? " (TLS)" : "");
+	r = watchdog_start(ev, &watchdog);
+	if (r < 0) {
+		log_err("sealbenchd", "systemd watchdog: %s", strerror(-r));
+		goto out;
+	}
+	notify("READY=1");
 
 	r = ev_run(ev);
 	rc = r == 0 ? 0 : 1; /* STATION_EXIT_OUTBOX_DAMAGED: systemd restarts us, start moves it */
 	if (r < 0)
 		log_err("sealbenchd", "event loop failed: %s", strerror(-r));
+	notify("STOPPING=1");
 out:
+	ev_source_free(watchdog);
 	/* reverse order of setup */
 	if (st)
 		station_set_link(st, NULL);

@@ -142,6 +142,9 @@ static const struct key_schema station_schema[] = {
 	S("mqtt", "chunk_size", T_UINT, false, mqtt_chunk_size, 1024, 16777216, "65536"),
 	S("mqtt", "inflight", T_UINT, false, mqtt_inflight, 1, 1000, "16"),
 	S("mqtt", "ack_timeout_s", T_UINT, false, mqtt_ack_timeout_s, 1, 86400, "60"),
+	S("mqtt", "tls_ca", T_STR, false, mqtt_tls_ca, 0, 0, ""),
+	S("mqtt", "tls_cert", T_STR, false, mqtt_tls_cert, 0, 0, ""),
+	S("mqtt", "tls_key", T_STR, false, mqtt_tls_key, 0, 0, ""),
 	S("outbox", "quota_mb", T_U64, false, outbox_quota_mb, 1, 1048576, "512"),
 	S("outbox", "photo_retention_days", T_UINT, false, photo_retention_days, 0, 3650, "30"),
 	S("rules", "version", T_STR, true, rules.version, 0, 0, NULL),
@@ -819,6 +822,46 @@ static int check_id(struct parse_ctx *c, const char *key, const char *v)
 	return 0;
 }
 
+/* Resolve @p file (a [section] key's value) against the directory of the config file. */
+static int resolve_against_config(struct parse_ctx *c, const char *key, char *file, size_t size)
+{
+	const char *slash = strrchr(c->path, '/');
+	char buf[CONFIG_PATH_MAX * 2];
+
+	if (!file[0] || file[0] == '/')
+		return 0;
+	snprintf(buf, sizeof(buf), "%.*s/%s", slash ? (int)(slash - c->path) : 1,
+		 slash ? c->path : ".", file);
+	if (strlen(buf) >= size) {
+		fail(c, 0, "%s: resolved path '%s' is too long", key, buf);
+		return -EINVAL;
+	}
+	memcpy(file, buf, strlen(buf) + 1);
+	return 0;
+}
+
+/* [mqtt] tls_*: a client certificate needs its key and the CA that checks the broker. */
+static int check_tls(struct parse_ctx *c, struct station_cfg *st)
+{
+	int r;
+
+	if (!st->mqtt_tls_cert[0] != !st->mqtt_tls_key[0]) {
+		const char *set = st->mqtt_tls_cert[0] ? "tls_cert" : "tls_key";
+
+		fail(c, st_line(c, "mqtt", set), "%s is set but %s is not: a client certificate "
+		     "needs its private key", set, st->mqtt_tls_cert[0] ? "tls_key" : "tls_cert");
+		return -EINVAL;
+	}
+	if (st->mqtt_tls_cert[0] && !st->mqtt_tls_ca[0]) {
+		fail(c, st_line(c, "mqtt", "tls_cert"), "tls_cert needs tls_ca (the CA that signed "
+		     "the broker's certificate)");
+		return -EINVAL;
+	}
+	r = resolve_against_config(c, "tls_ca", st->mqtt_tls_ca, sizeof(st->mqtt_tls_ca));
+	r = r ?: resolve_against_config(c, "tls_cert", st->mqtt_tls_cert, sizeof(st->mqtt_tls_cert));
+	return r ?: resolve_against_config(c, "tls_key", st->mqtt_tls_key, sizeof(st->mqtt_tls_key));
+}
+
 int station_cfg_load(const char *path, struct station_cfg *ret, char *err, size_t errlen)
 {
 	struct parse_ctx c = { .path = path, .err = err, .errlen = errlen,
@@ -868,6 +911,8 @@ int station_cfg_load(const char *path, struct station_cfg *ret, char *err, size_
 			st->rules.label_charset = (enum addr_charset)cs;
 		}
 	}
+	if (r == 0)
+		r = check_tls(&c, st);
 	if (r == 0 && st->dimweight_file[0]) {
 		char dwerr[CONFIG_ERR_MAX];
 

@@ -117,6 +117,11 @@ struct station_cfg {
 	unsigned mqtt_chunk_size;
 	unsigned mqtt_inflight;
 	unsigned mqtt_ack_timeout_s;
+	/* TLS: "" = plain TCP. Relative paths are resolved against the config file's directory.
+	 * tls_cert and tls_key go together and need tls_ca. */
+	char mqtt_tls_ca[CONFIG_PATH_MAX];
+	char mqtt_tls_cert[CONFIG_PATH_MAX];
+	char mqtt_tls_key[CONFIG_PATH_MAX];
 	/* [outbox] */
 	uint64_t outbox_quota_mb;
 	unsigned photo_retention_days;

@@ -38,6 +38,7 @@
 #include <cjson/cJSON.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <openssl/ssl.h>
 
 #include "hal/clock.h"
 #include "src/ev.h"
@@ -78,6 +79,10 @@
 #define MQTT_RC_FAILURE 0x80
 /** Shortest keepalive libmosquitto accepts. */
 #define MQTT_KEEPALIVE_MIN 5
+/** Lowest TLS version offered (libmosquitto: "tlsv1.2" = 1.2 or later). */
+#define MQTT_TLS_MIN_VERSION "tlsv1.2"
+/** libmosquitto's last error-level log line (OpenSSL's reason for a TLS failure). */
+#define MQTT_LIBLOG_MAX 128
 
 enum link_state {
 	LINK_DOWN,	 /* no socket; the retry timer is armed */
@@ -107,6 +112,9 @@ struct mqtt_link {
 	struct mqtt_link_cfg cfg; /* string members point at the copies below */
 	char *host;
 	char *client_id;
+	char *tls_ca; /* NULL: plain TCP */
+	char *tls_cert;
+	char *tls_key;
 	char site[MQTT_NAME_MAX + 1];
 	char station[MQTT_NAME_MAX + 1];
 	struct mqtt_link_callbacks cb;
@@ -127,10 +135,13 @@ struct mqtt_link {
 	char t_status[MQTT_TOPIC_MAX];
 	char t_orders_req[MQTT_TOPIC_MAX];
 	char t_orders_resp[MQTT_TOPIC_MAX];
+	char t_config_site[MQTT_TOPIC_MAX];
+	char t_config_station[MQTT_TOPIC_MAX];
 	char status_online[MQTT_STATUS_MAX];
 	char status_offline[MQTT_STATUS_MAX];
 	char *status_json; /* set by mqtt_link_set_status(); NULL: status_online */
 	char last_error[MQTT_ERROR_MAX];
+	char lib_error[MQTT_LIBLOG_MAX]; /* libmosquitto's last MOSQ_LOG_ERR line */
 
 	/* Per connection. */
 	uint64_t cursor;      /* last seq published from the outbox in this connection */
@@ -204,6 +215,8 @@ static void set_error(struct mqtt_link *l, const char *fmt, ...)
 		log_warn(MOD, "%s", l->last_error);
 	else
 		log_debug(MOD, "%s", l->last_error);
+	if (changed && l->cb.on_error && l->state != LINK_CLOSING)
+		l->cb.on_error(l->userdata, l->last_error);
 }
 
 static void set_error_quiet(struct mqtt_link *l, const char *fmt, ...)
@@ -213,10 +226,13 @@ static void set_error_quiet(struct mqtt_link *l, const char *fmt, ...)
 static void set_error_quiet(struct mqtt_link *l, const char *fmt, ...)
 {
 	va_list ap;
+	bool changed;
 
 	va_start(ap, fmt);
-	store_error(l, fmt, ap);
+	changed = store_error(l, fmt, ap);
 	va_end(ap);
+	if (changed && l->cb.on_error && l->state != LINK_CLOSING)
+		l->cb.on_error(l->userdata, l->last_error);
 }
 
 static int lib_ref(void)
@@ -250,6 +266,20 @@ static bool valid_name(const char *s)
 	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 
+static bool is_set(const char *s)
+{
+	return s && *s;
+}
+
+/* A client certificate needs its key (and the reverse), and both need a CA to check the
+ * broker against: a client certificate over an unverified connection proves nothing. */
+static bool valid_tls(const struct mqtt_link_cfg *cfg)
+{
+	if (is_set(cfg->tls_cert) != is_set(cfg->tls_key))
+		return false;
+	return is_set(cfg->tls_ca) || !is_set(cfg->tls_cert);
+}
+
 static bool valid_cfg(const struct mqtt_link_cfg *cfg)
 {
 	return cfg->host && *cfg->host && cfg->port > 0 && cfg->port <= 65535 && cfg->client_id &&
@@ -257,7 +287,8 @@ static bool valid_cfg(const struct mqtt_link_cfg *cfg)
 	       cfg->keepalive_s >= MQTT_KEEPALIVE_MIN && cfg->keepalive_s <= 65535 &&
 	       cfg->chunk_size > 0 && cfg->chunk_size <= MQTT_CHUNK_MAX && cfg->inflight > 0 &&
 	       cfg->inflight <= MQTT_INFLIGHT_MAX && cfg->ack_timeout_ms > 0 &&
-	       cfg->backoff_min_ms > 0 && cfg->backoff_max_ms >= cfg->backoff_min_ms;
+	       cfg->backoff_min_ms > 0 && cfg->backoff_max_ms >= cfg->backoff_min_ms &&
+	       valid_tls(cfg);
 }
 
 static uint64_t ms_to_ns(uint64_t ms)
@@ -332,11 +363,25 @@ static void link_down(struct mqtt_link *l, const char *reason)
 		l->cb.on_connection(l->userdata, false, reason);
 }
 
+/*
+ * Why a libmosquitto call failed, in @p buf. "A TLS error occurred." alone does not tell a
+ * wrong CA from a refused certificate: libmosquitto logged OpenSSL's reason just before.
+ */
+static const char *failure_reason(struct mqtt_link *l, int rc, char *buf, size_t size)
+{
+	if (rc == MOSQ_ERR_TLS && l->lib_error[0]) {
+		snprintf(buf, size, "TLS: %s", l->lib_error);
+		l->lib_error[0] = '\0';
+		return buf;
+	}
+	return err_text(rc, map_err(rc));
+}
+
 static void link_error(struct mqtt_link *l, int rc)
 {
-	int r = map_err(rc);
+	char why[MQTT_ERROR_MAX];
 
-	link_down(l, err_text(rc, r));
+	link_down(l, failure_reason(l, rc, why, sizeof(why)));
 }
 
 static int publish_status(struct mqtt_link *l)
@@ -355,7 +400,8 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
 			  const mosquitto_property *props)
 {
 	struct mqtt_link *l = obj;
-	char *const subs[] = {l->t_ack, l->t_orders_resp};
+	char *const subs[] = {l->t_ack, l->t_orders_resp, l->t_config_site, l->t_config_station};
+	int nsubs = l->cb.on_config ? 4 : 2;
 	int r;
 
 	(void)flags;
@@ -370,7 +416,7 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
 	l->state = LINK_UP;
 	l->backoff_ms = l->cfg.backoff_min_ms;
 	log_info(MOD, "connected to %s:%u", l->cfg.host, l->cfg.port);
-	r = map_err(mosquitto_subscribe_multiple(mosq, NULL, 2, subs, 1, 0, NULL));
+	r = map_err(mosquitto_subscribe_multiple(mosq, NULL, nsubs, subs, 1, 0, NULL));
 	if (r < 0)
 		set_error(l, "subscribe: %s", strerror(-r));
 	r = publish_status(l);
@@ -385,6 +431,7 @@ static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc,
 			     const mosquitto_property *props)
 {
 	struct mqtt_link *l = obj;
+	char why[MQTT_ERROR_MAX];
 	const char *reason;
 
 	(void)mosq;
@@ -396,7 +443,7 @@ static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc,
 	else if (rc == MOSQ_ERR_SUCCESS)
 		reason = "closed";
 	else
-		reason = mosquitto_strerror(rc);
+		reason = failure_reason(l, rc, why, sizeof(why));
 	link_down(l, reason);
 }
 
@@ -577,6 +624,11 @@ static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosqui
 		handle_ack(l, msg);
 	else if (strcmp(msg->topic, l->t_orders_resp) == 0)
 		handle_order_response(l, msg, props);
+	else if (l->cb.on_config && l->state != LINK_CLOSING &&
+		 (strcmp(msg->topic, l->t_config_site) == 0 ||
+		  strcmp(msg->topic, l->t_config_station) == 0))
+		l->cb.on_config(l->userdata, strcmp(msg->topic, l->t_config_station) == 0,
+				msg->payload, msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
 }
 
 /* ---- delivery ---- */
@@ -844,10 +896,62 @@ static int on_redo(struct ev_source *s, uint64_t now_ns, void *userdata)
 	return pump(userdata);
 }
 
+/* libmosquitto's own log: debug here, and its errors (OpenSSL's reasons) kept for link_error. */
+static void on_log_cb(struct mosquitto *mosq, void *obj, int level, const char *str)
+{
+	struct mqtt_link *l = obj;
+
+	(void)mosq;
+	if (!str)
+		return;
+	log_debug(MOD, "libmosquitto: %s", str);
+	if (level == MOSQ_LOG_ERR)
+		snprintf(l->lib_error, sizeof(l->lib_error), "%s", str);
+}
+
+/*
+ * TLS on a fresh handle: verify the broker's chain against tls_ca and its name against the
+ * host (libmosquitto does both unless tls_insecure is set, which we never do), TLS 1.2 or
+ * later, and present the client certificate. mosquitto_tls_set() opens the files to check them,
+ * so a missing or unreadable file is reported here, with its name.
+ */
+static int tls_setup(struct mqtt_link *l, struct mosquitto *mosq)
+{
+	const char *files[] = {l->tls_ca, l->tls_cert, l->tls_key};
+	int rc;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		FILE *f;
+
+		if (!files[i])
+			continue;
+		f = fopen(files[i], "re");
+		if (!f) {
+			int e = errno;
+
+			snprintf(l->lib_error, sizeof(l->lib_error), "TLS: %s: %s", files[i],
+				 strerror(e));
+			return -e;
+		}
+		fclose(f);
+	}
+	rc = mosquitto_tls_set(mosq, l->tls_ca, NULL, l->tls_cert, l->tls_key, NULL);
+	if (!rc)
+		rc = mosquitto_tls_opts_set(mosq, SSL_VERIFY_PEER, MQTT_TLS_MIN_VERSION, NULL);
+	if (!rc)
+		rc = mosquitto_tls_insecure_set(mosq, false);
+	if (rc) {
+		snprintf(l->lib_error, sizeof(l->lib_error), "TLS setup: %s",
+			 mosquitto_strerror(rc));
+		return map_err(rc);
+	}
+	return 0;
+}
+
 static int session_new(struct mqtt_link *l)
 {
 	struct mosquitto *mosq;
-	int rc;
+	int rc, r;
 
 	mosq = mosquitto_new(l->client_id, true, l);
 	if (!mosq)
@@ -861,6 +965,14 @@ static int session_new(struct mqtt_link *l)
 	if (rc) {
 		mosquitto_destroy(mosq);
 		return map_err(rc);
+	}
+	mosquitto_log_callback_set(mosq, on_log_cb);
+	if (l->tls_ca) {
+		r = tls_setup(l, mosq);
+		if (r < 0) {
+			mosquitto_destroy(mosq);
+			return r;
+		}
 	}
 	mosquitto_connect_v5_callback_set(mosq, on_connect_cb);
 	mosquitto_disconnect_v5_callback_set(mosq, on_disconnect_cb);
@@ -882,16 +994,17 @@ static void connect_attempt(struct mqtt_link *l)
 	}
 	reset_delivery(l);
 	l->state = LINK_CONNECTING; /* link_down() below needs a state to leave */
+	l->lib_error[0] = '\0';
 	r = session_new(l);
 	if (r < 0) {
-		link_down(l, strerror(-r));
+		/* tls_setup() left the file name and reason in lib_error */
+		link_down(l, l->lib_error[0] ? l->lib_error : strerror(-r));
 		return;
 	}
 	rc = mosquitto_connect_bind_v5(l->mosq, l->cfg.host, (int)l->cfg.port,
 				       (int)l->cfg.keepalive_s, NULL, NULL);
 	if (rc) {
-		r = map_err(rc);
-		link_down(l, err_text(rc, r));
+		link_error(l, rc);
 		return;
 	}
 	r = ev_add_io(l->ev, mosquitto_socket(l->mosq), EPOLLIN, on_io, l, &l->io);
@@ -925,6 +1038,8 @@ static void build_topics(struct mqtt_link *l)
 	snprintf(l->t_status, max, "sealbench/v1/%s/%s/status", si, st);
 	snprintf(l->t_orders_req, max, "sealbench/v1/%s/orders/request", si);
 	snprintf(l->t_orders_resp, max, "sealbench/v1/%s/%s/orders/response", si, st);
+	snprintf(l->t_config_site, max, "sealbench/v1/%s/config", si);
+	snprintf(l->t_config_station, max, "sealbench/v1/%s/%s/config", si, st);
 	snprintf(l->status_online, sizeof(l->status_online), "{\"online\":true,\"station\":\"%s\"}",
 		 st);
 	snprintf(l->status_offline, sizeof(l->status_offline),
@@ -956,6 +1071,13 @@ int mqtt_link_new(struct ev *ev, const struct mqtt_link_cfg *cfg, struct outbox 
 	l->userdata = userdata;
 	l->host = strdup(cfg->host);
 	l->client_id = strdup(cfg->client_id);
+	if (is_set(cfg->tls_ca) &&
+	    (!(l->tls_ca = strdup(cfg->tls_ca)) ||
+	     (is_set(cfg->tls_cert) && !(l->tls_cert = strdup(cfg->tls_cert))) ||
+	     (is_set(cfg->tls_key) && !(l->tls_key = strdup(cfg->tls_key))))) {
+		r = -ENOMEM;
+		goto err_free;
+	}
 	l->ntracks = cfg->inflight + MQTT_AWAIT_MAX;
 	l->tracks = calloc(l->ntracks, sizeof(*l->tracks));
 	l->mid_owner = calloc(MQTT_MID_SPACE, sizeof(*l->mid_owner));
@@ -967,6 +1089,9 @@ int mqtt_link_new(struct ev *ev, const struct mqtt_link_cfg *cfg, struct outbox 
 	memcpy(l->station, cfg->station, strlen(cfg->station) + 1);
 	l->cfg.host = l->host;
 	l->cfg.client_id = l->client_id;
+	l->cfg.tls_ca = l->tls_ca;
+	l->cfg.tls_cert = l->tls_cert;
+	l->cfg.tls_key = l->tls_key;
 	l->cfg.site = l->site;
 	l->cfg.station = l->station;
 	l->backoff_ms = cfg->backoff_min_ms;
@@ -991,6 +1116,9 @@ err_free:
 	ev_source_free(l->tick);
 	free(l->mid_owner);
 	free(l->tracks);
+	free(l->tls_key);
+	free(l->tls_cert);
+	free(l->tls_ca);
 	free(l->client_id);
 	free(l->host);
 	free(l);
@@ -1074,6 +1202,9 @@ void mqtt_link_free(struct mqtt_link *l)
 	free(l->status_json);
 	free(l->mid_owner);
 	free(l->tracks);
+	free(l->tls_key);
+	free(l->tls_cert);
+	free(l->tls_ca);
 	free(l->client_id);
 	free(l->host);
 	free(l);

@@ -45,6 +45,16 @@ struct mqtt_link_cfg {
 	uint64_t ack_timeout_ms;   /* re-publish a SENT record without app ack after this */
 	uint64_t backoff_min_ms;   /* first reconnect delay, e.g. 250 */
 	uint64_t backoff_max_ms;   /* cap, e.g. 10000 */
+	/*
+	 * TLS (all optional; NULL or "" = plain TCP). tls_ca: PEM file of the CA(s) the broker's
+	 * certificate must chain to; the broker's name must match cfg->host (DNS or IP SAN).
+	 * tls_cert + tls_key: the station's client certificate and its private key (PEM), both
+	 * or neither, only with tls_ca. TLS 1.2 is the minimum. The files are read at every
+	 * connection attempt (a renewed certificate is picked up on the next reconnect).
+	 */
+	const char *tls_ca;
+	const char *tls_cert;
+	const char *tls_key;
 };
 
 struct mqtt_link_callbacks {
@@ -58,6 +68,18 @@ struct mqtt_link_callbacks {
 	 */
 	void (*on_order_response)(void *userdata, uint64_t correlation, const char *json,
 				  size_t len);
+	/**
+	 * The link's last error changed (a refused PUBACK such as 0x87 "not authorised", a
+	 * refused subscription, a TLS failure, ...). @p text is borrowed for the call; the same
+	 * text as mqtt_link_get_last_error(). Optional.
+	 */
+	void (*on_error)(void *userdata, const char *text);
+	/**
+	 * A retained message arrived on sealbench/v1/{site}/config (@p station_scope false) or
+	 * sealbench/v1/{site}/{station}/config (true). @p payload is borrowed for the call and
+	 * not NUL-terminated. The link does not interpret it (src/bundle.h does). Optional.
+	 */
+	void (*on_config)(void *userdata, bool station_scope, const void *payload, size_t len);
 };
 
 /**

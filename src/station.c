@@ -680,10 +680,20 @@ static void cb_order_response(void *userdata, uint64_t corr, const char *json, s
 	free(o);
 }
 
+/* The link's own errors (a PUBACK or SUBACK refused by the broker's ACL, a TLS failure): not
+ * silent successes, they show in the status. */
+static void cb_link_error(void *userdata, const char *text)
+{
+	struct station *st = userdata;
+
+	set_error(st, "mqtt: %s", text);
+}
+
 static const struct mqtt_link_callbacks link_cbs = {
 	.on_connection = cb_connection,
 	.on_acked = cb_acked,
 	.on_order_response = cb_order_response,
+	.on_error = cb_link_error,
 };
 
 const struct mqtt_link_callbacks *station_link_callbacks(void)

@@ -38,6 +38,7 @@ suite crash tests/crash/run.sh "$build"
 	suite sink "$PYTHON" tests/integration/sink_check.py --bin "$build"
 suite integration "$PYTHON" tests/integration/run.py --bin "$build"
 suite verify "$PYTHON" tests/integration/verify_check.py --bin "$build"
+suite service "$PYTHON" tests/service/run.py "$build"
 
 echo
 [ -n "$failed" ] && echo "failing suites:$failed"

@@ -11,13 +11,18 @@
 # clang's sanitizer and libFuzzer runtimes (libclang-rt-dev) are only a Recommends of
 # clang, and we install without recommends: they are listed explicitly.
 #
+# libsystemd-dev: sd_notify() for sealbenchd under systemd (Type=notify, the watchdog);
+# mosquitto-clients and openssl: tests/unit/test_tls.c makes a throw-away PKI with the openssl
+# CLI and plays central with mosquitto_pub.
+#
 # Usage: tools/deps.sh            (as root, or through sudo)
 set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-dev clang-format
 libsqlite3-dev sqlite3 libmosquitto-dev mosquitto mosquitto-clients
 libcjson-dev libinih-dev libcmocka-dev libturbojpeg0-dev libssl-dev
-libusb-1.0-0-dev python3 python3-jsonschema python3-cryptography"
+libusb-1.0-0-dev python3 python3-jsonschema python3-cryptography
+libsystemd-dev openssl"
 
 SUDO=
 if [ "$(id -u)" != 0 ]; then
