@@ -10,6 +10,7 @@
 #   make fuzz            each libFuzzer target briefly (fuzz-long: for hours)
 #   make regress         recorded device traffic vs golden outputs (makeregress: regenerate)
 #   make soak            the durability harnesses (power cuts, faults, kills) 10,000 times each
+#   make bench           benchmarks vs same-run baselines -> tests/bench/results/<date>-<host>.md
 #   make clean
 
 include config.mk
@@ -81,7 +82,7 @@ DAEMON := $(BUILD)/sealbenchd
 all: $(DAEMON) $(TOOLS)
 
 help:
-	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@tools/deps.sh
@@ -148,7 +149,7 @@ check-layers:
 test: deps
 	$(MAKE) all
 	$(MAKE) CC=clang WITH_SANITIZERS=1 BUILD=build-asan OPT=-O1 all $(UNIT_TESTS:$(BUILD)/%=build-asan/%) \
-		$(CRASH_TESTS:$(BUILD)/%=build-asan/%)
+		$(CRASH_TESTS:$(BUILD)/%=build-asan/%) build-asan/bench/sealbench-bench
 	@tests/check-layers.sh
 	$(MAKE) fuzz
 	@tests/run-all.sh build-asan
@@ -166,6 +167,7 @@ clean:
 	rm -rf build build-asan build-fuzz run
 
 include tests/crash/crash.mk
+include tests/bench/bench.mk
 
 # Keep the object files of tools and tests (make would delete them as intermediates).
 .SECONDARY:

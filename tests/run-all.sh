@@ -33,6 +33,9 @@ suite regress tests/regress.sh "$build"
 # Durability: power cuts (crash VFS), I/O faults, disk full, quarantine, SIGKILL under load.
 suite crash tests/crash/run.sh "$build"
 
+# The benchmarks in their short mode: they run and write a table (no timing is asserted).
+suite bench-short "$PYTHON" tests/bench/run.py --short --bin "$build" --bench "$build/bench/sealbench-bench" --out "$build/bench"
+
 # Integration: real mosquitto, the sink, the daemon on the sim board.
 [ -f tests/integration/sink_check.py ] &&
 	suite sink "$PYTHON" tests/integration/sink_check.py --bin "$build"

@@ -1,0 +1,926 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/bench/bench.c - the in-process parts of `make bench` (tests/bench/run.py drives it).
+ *
+ * Why in-process: capture-to-durable is a few milliseconds, and a figure taken through the
+ * daemon would mostly measure FIFOs and the scheduler. Here the library is linked and each
+ * package runs what the station runs between the accepted weight and the green light
+ * (station.c: can_seal, the duplicate check, op_seal = SHA-256 of the photo, record_build,
+ * record_sign, outbox_put), after the camera class turned a sim frame into the photo. Each
+ * iteration then runs the primitives on the same frame (the baseline): TurboJPEG encode (YUYV
+ * only), SHA-256, Ed25519 sign of the same record bytes, one sqlite WAL commit with
+ * synchronous=FULL of the same bytes. Both in the same run, interleaved, so the ratio holds on
+ * a noisy machine.
+ *
+ * The sim camera's own work (drawing the test pattern; for MJPEG, playing the camera's
+ * encoder) is the sensor's time, not ours: the bench wraps the backend's on_readable (the ops
+ * table is public in camera.h) and starts the clock when the backend hands the frame over.
+ *
+ * Subcommands (one "key=value ..." result line on stdout each; errors on stderr, exit 1):
+ *   seal    --dir D --format yuyv|mjpeg [--width W --height H --runs N --preload N]
+ *   fill    --dir D --records N [--photo-kb K] [--site S --station S]
+ *   publoop --dir D --port P [--inflight N --chunk BYTES]
+ * `fill` writes a backlog into D/outbox.db signed with D/station.key (the daemon's files when
+ * D is its data dir); `publoop` is the delivery baseline: a bare libmosquitto QoS 1 publish
+ * loop of the same messages (photo chunks, then the record) with the same records in flight.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+#include <turbojpeg.h>
+
+#include "drivers/camera/camera.h"
+#include "hal/clock.h"
+#include "src/outbox.h"
+#include "src/package.h"
+#include "src/record.h"
+#include "src/sign.h"
+
+/** Room for paths built under --dir. */
+#define BENCH_PATH_MAX PATH_MAX
+/** Iterations dropped before timing starts (page cache, lazy allocations, sqlite pages). */
+#define BENCH_WARMUP 5
+/** Outbox quota for the bench: room for the 1080p runs and a 2,000-package backlog. */
+#define BENCH_QUOTA_BYTES (4ull << 30)
+/** Timeout of one poll() on the camera's fd: the sim delivers at once. */
+#define BENCH_CAMERA_POLL_MS 2000
+/** JPEG quality, as boards/sim (camera.quality = 85). */
+#define BENCH_QUALITY 85
+/** Topic room: "sealbench/v1/<site>/<station>/photo/<id>/<n>" (as src/mqtt.c). */
+#define BENCH_TOPIC_MAX 192
+/** Preloaded records (growth) are committed in batches of this many between progress lines. */
+#define BENCH_PRELOAD_REPORT 10000
+/** Largest photo chunk the baseline accepts (mosquitto's default packet cap is far above). */
+#define BENCH_CHUNK_MAX (1u << 20)
+/** Seconds the delivery baseline may take before it gives up. */
+#define BENCH_PUBLOOP_TIMEOUT_S 600
+
+struct opts {
+	const char *dir;
+	enum camera_format format;
+	unsigned width, height;
+	unsigned runs;
+	unsigned long preload;
+	unsigned long records;
+	unsigned photo_kb;
+	const char *site, *station;
+	unsigned port;
+	unsigned inflight;
+	unsigned chunk;
+};
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("bench: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void path_in(const struct opts *o, const char *name, char *buf)
+{
+	if (snprintf(buf, BENCH_PATH_MAX, "%s/%s", o->dir, name) >= BENCH_PATH_MAX)
+		die("path too long: %s/%s", o->dir, name);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of n sorted samples. */
+static uint64_t pct(const uint64_t *sorted, size_t n, unsigned p)
+{
+	size_t k = (n * p + 99) / 100;
+
+	return sorted[k ? k - 1 : 0];
+}
+
+static void hex32(const unsigned char *md, char *hex)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (unsigned i = 0; i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[64] = '\0';
+}
+
+/* SHA-256 as station.c computes it (EVP one-shot). */
+static void sha256_hex(const void *data, size_t len, char *hex)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+		die("EVP_Digest failed");
+	hex32(md, hex);
+}
+
+static void set_str(char *dst, size_t cap, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= cap)
+		die("string too long for its field: %s", s);
+	memcpy(dst, s, n + 1);
+}
+
+#define SET(field, s) set_str(field, sizeof(field), s)
+
+/* A package as the sim station seals it: order from central, label, box, weight, photo. */
+static void fill_package(struct package *p, uint64_t n, uint64_t now_ms)
+{
+	struct order_ctx *o = &p->order;
+	char buf[PKG_ID_MAX];
+
+	package_reset(p);
+	SET(p->packer_id, "P-1001");
+	snprintf(buf, sizeof(buf), "ORD-%08" PRIu64, n);
+	SET(p->order_id, buf);
+	SET(o->order_id, buf);
+	snprintf(buf, sizeof(buf), "1ZBENCH%011" PRIu64, n);
+	SET(p->label.tracking, buf);
+	SET(o->tracking, buf);
+	SET(p->label.carrier, "UPS");
+	SET(p->label.kind, "ups_1z");
+	SET(p->label.check, "ok");
+	p->order_src = ORDER_SRC_CENTRAL;
+	SET(o->carrier, "UPS");
+	SET(o->service, "GND");
+	o->declared_value_cents = 4599;
+	SET(o->currency, "USD");
+	o->declared_weight_g = 1250;
+	SET(o->skus[0].sku, "MUG-CERAMIC-01");
+	o->skus[0].qty = 2;
+	o->n_skus = 1;
+	SET(o->address.name, "Customer Bench");
+	SET(o->address.street, "1 Main St");
+	SET(o->address.city, "Springfield");
+	SET(o->address.state, "IL");
+	SET(o->address.postal_code, "62701");
+	SET(o->address.country, "US");
+	SET(p->box.code, "BOX-M");
+	SET(p->box.type, "carton");
+	p->box.length_mm = 400;
+	p->box.width_mm = 300;
+	p->box.height_mm = 200;
+	p->box.tare_g = 320;
+	p->has_weight = true;
+	p->gross_g = 1580;
+	p->measured_g = 1260;
+	p->dim_weight_g = 4800;
+	p->billable_g = 4800;
+	SET(p->dim_rule, "divisor:5000");
+	p->photo_required = true;
+	SET(p->photo_reasons, "fragile_sku");
+	SET(p->rules[0].rule, "photo_required");
+	p->rules[0].result = RULE_PASS;
+	SET(p->rules[0].detail, "photo taken");
+	SET(p->rules[1].rule, "weight_tolerance");
+	p->rules[1].result = RULE_PASS;
+	SET(p->rules[1].detail, "measured 1260 g vs declared 1250 g");
+	p->n_rules = 2;
+	p->t.started_ms = now_ms - 9000;
+	p->t.order_ms = now_ms - 8000;
+	p->t.label_ms = now_ms - 6000;
+	p->t.box_ms = now_ms - 4000;
+	p->t.weighed_ms = now_ms - 10;
+	p->t.photo_ms = now_ms - 5;
+	p->t.sealed_ms = now_ms;
+	p->clock_synced = true;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const struct record_station bench_station = {
+	.site = "wh1",
+	.station = "st01",
+	.firmware_version = "bench",
+	.scale_model = "sim scale",
+	.scanner_model = "sim scanner",
+	.camera_model = "sealbench sim camera",
+	.badge_model = "sim badge",
+	.rules_version = "bench.1",
+};
+
+/*
+ * What station.c's op_seal does (plus can_seal and the duplicate check that run before it on
+ * every package). @p photo may be NULL. Returns the signed JSON length through @p ret_len.
+ */
+/* Where the pipeline's time goes, summed over the timed packages (nanoseconds). */
+enum stage { ST_CAMERA, ST_CHECKS, ST_SHA, ST_BUILD, ST_SIGN, ST_PUT, _ST_MAX };
+static const char *const stage_names[_ST_MAX] = { "camera", "checks", "sha", "build", "sign",
+						  "put" };
+static uint64_t stage_ns[_ST_MAX];
+static uint64_t stage_t;
+
+static void stage_mark(enum stage s)
+{
+	uint64_t now = clock_now_ns();
+
+	stage_ns[s] += now - stage_t;
+	stage_t = now;
+}
+
+static int seal_package(struct outbox *ob, const struct sign_key *key,
+			const struct record_station *rs, struct package *p, const uint8_t *photo,
+			size_t photo_len, unsigned w, unsigned h, size_t *ret_len)
+{
+	uint64_t seq = outbox_get_next_seq(ob);
+	char id[RECORD_ID_MAX];
+	char *json = NULL, *signed_json = NULL;
+	size_t len = 0, signed_len = 0;
+	bool seen = false;
+	int r;
+
+	if (!outbox_has_room(ob, 4ull << 20) || outbox_check_space(ob, 4ull << 20) < 0)
+		return -ENOSPC;
+	r = outbox_has_tracking(ob, p->label.tracking, &seen);
+	if (r < 0)
+		return r;
+	stage_mark(ST_CHECKS);
+	if (photo) {
+		sha256_hex(photo, photo_len, p->photo_sha256);
+		p->has_photo = true;
+		p->photo_bytes = (uint32_t)photo_len;
+		p->photo_width = w;
+		p->photo_height = h;
+	}
+	stage_mark(ST_SHA);
+	r = record_format_id(rs->station, seq, id, sizeof(id));
+	if (r < 0)
+		return r;
+	r = record_build(rs, p, seq, outbox_get_last_hash(ob), &json, &len);
+	if (r < 0)
+		return r;
+	stage_mark(ST_BUILD);
+	r = record_sign(key, json, len, &signed_json, &signed_len);
+	free(json);
+	if (r < 0)
+		return r;
+	stage_mark(ST_SIGN);
+	r = outbox_put(ob,
+		       &(struct outbox_put_req){
+			       .seq = seq,
+			       .id = id,
+			       .json = signed_json,
+			       .json_len = signed_len,
+			       .photo = photo,
+			       .photo_len = photo_len,
+			       .photo_sha256 = photo ? p->photo_sha256 : NULL,
+			       .tracking = p->label.tracking,
+			       .created_ms = p->t.sealed_ms,
+		       },
+		       NULL);
+	free(signed_json);
+	stage_mark(ST_PUT);
+	if (r == 0)
+		*ret_len = signed_len;
+	return r;
+}
+
+static struct outbox *open_outbox(const struct opts *o, uint64_t *ret_open_ns)
+{
+	char path[BENCH_PATH_MAX];
+	struct outbox *ob = NULL;
+	uint64_t t0;
+	int r;
+
+	path_in(o, "outbox.db", path);
+	t0 = clock_now_ns();
+	r = outbox_open(&(struct outbox_cfg){ .path = path,
+					      .quota_bytes = BENCH_QUOTA_BYTES,
+					      .photo_retention_ms = 30ull * 86400 * 1000 },
+			&ob);
+	if (r < 0)
+		die("outbox_open %s: %s", path, strerror(-r));
+	if (ret_open_ns)
+		*ret_open_ns = clock_now_ns() - t0;
+	return ob;
+}
+
+static struct sign_key *open_key(const struct opts *o)
+{
+	char path[BENCH_PATH_MAX];
+	struct sign_key *key = NULL;
+	bool created;
+	int r;
+
+	path_in(o, "station.key", path);
+	r = sign_key_load_or_create(path, &key, &created);
+	if (r < 0)
+		die("station key %s: %s", path, strerror(-r));
+	return key;
+}
+
+/* ---- capture-to-durable ------------------------------------------------------------------ */
+
+/* The sim backend's ops, wrapped so the clock starts when the sensor hands the frame over. */
+static const struct camera_ops *sim_ops;
+static struct camera_ops timed_ops;
+static uint64_t frame_ready_ns;
+static struct camera_frame last_frame;
+
+static int timed_on_readable(struct camera *c, struct camera_frame *ret)
+{
+	int r = sim_ops->on_readable(c, ret);
+
+	if (r == 0) {
+		frame_ready_ns = clock_now_ns();
+		last_frame = *ret;
+	}
+	return r;
+}
+
+static void take_photo(struct camera *cam, struct camera_photo *ph)
+{
+	struct pollfd pfd = { .fd = camera_get_fd(cam), .events = POLLIN };
+	int r = camera_capture(cam);
+
+	if (r < 0)
+		die("camera_capture: %s", strerror(-r));
+	for (;;) {
+		if (poll(&pfd, 1, BENCH_CAMERA_POLL_MS) <= 0)
+			die("camera: no frame within %d ms", BENCH_CAMERA_POLL_MS);
+		r = camera_on_readable(cam, ph);
+		if (r == 0)
+			return;
+		if (r != -EAGAIN)
+			die("camera_on_readable: %s", strerror(-r));
+	}
+}
+
+/* The baseline's own primitives: a TurboJPEG handle, an Ed25519 key, a bare sqlite table. */
+struct baseline {
+	tjhandle tj;
+	unsigned char *jpeg;
+	unsigned long jpeg_size;
+	uint8_t *planes;
+	EVP_PKEY *pkey;
+	sqlite3 *db;
+	sqlite3_stmt *ins;
+};
+
+static void baseline_open(struct baseline *b, const struct opts *o)
+{
+	char path[BENCH_PATH_MAX];
+	EVP_PKEY_CTX *kctx;
+
+	b->tj = tjInitCompress();
+	b->jpeg_size = tjBufSize((int)o->width, (int)o->height, TJSAMP_420);
+	b->jpeg = tjAlloc((int)b->jpeg_size);
+	b->planes = malloc((size_t)o->width * o->height * 3 / 2);
+	if (!b->tj || !b->jpeg || !b->planes)
+		die("baseline: out of memory");
+	kctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+	if (!kctx || EVP_PKEY_keygen_init(kctx) <= 0 || EVP_PKEY_keygen(kctx, &b->pkey) <= 0)
+		die("baseline: Ed25519 keygen failed");
+	EVP_PKEY_CTX_free(kctx);
+	path_in(o, "baseline.db", path);
+	if (sqlite3_open(path, &b->db) != SQLITE_OK ||
+	    sqlite3_exec(b->db,
+			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+			 "CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, json TEXT, photo BLOB)",
+			 NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(b->db, "INSERT INTO t(json, photo) VALUES(?, ?)", -1, &b->ins,
+			       NULL) != SQLITE_OK)
+		die("baseline sqlite %s: %s", path, sqlite3_errmsg(b->db));
+}
+
+static void baseline_close(struct baseline *b)
+{
+	sqlite3_finalize(b->ins);
+	sqlite3_close(b->db);
+	EVP_PKEY_free(b->pkey);
+	free(b->planes);
+	tjFree(b->jpeg);
+	if (b->tj)
+		tjDestroy(b->tj);
+}
+
+/* The primitives for one package: returns the nanoseconds they took. */
+static uint64_t baseline_run(struct baseline *b, const struct camera_frame *f, const char *json,
+			     size_t json_len)
+{
+	const unsigned char *planes[3];
+	int strides[3];
+	const uint8_t *jpeg = f->data;
+	unsigned long jpeg_len = f->len;
+	unsigned char sig[64];
+	size_t sig_len = sizeof(sig);
+	char hex[65];
+	EVP_MD_CTX *mctx;
+	uint64_t t0 = clock_now_ns();
+
+	if (f->format == CAMERA_FMT_YUYV) {
+		size_t w = f->width, h = f->height, cw = w / 2;
+		uint8_t *py = b->planes, *pu = py + w * h, *pv = pu + cw * (h / 2);
+
+		/* plain YUYV -> I420 (chroma from the even rows), then the encoder */
+		for (size_t y = 0; y < h; y++) {
+			const uint8_t *row = f->data + y * w * 2;
+
+			for (size_t x = 0; x < w; x++)
+				py[y * w + x] = row[2 * x];
+			if (y % 2 == 0) {
+				for (size_t x = 0; x < cw; x++) {
+					pu[(y / 2) * cw + x] = row[4 * x + 1];
+					pv[(y / 2) * cw + x] = row[4 * x + 3];
+				}
+			}
+		}
+		planes[0] = py;
+		planes[1] = pu;
+		planes[2] = pv;
+		strides[0] = (int)w;
+		strides[1] = strides[2] = (int)cw;
+		jpeg_len = b->jpeg_size;
+		if (tjCompressFromYUVPlanes(b->tj, planes, (int)w, strides, (int)h, TJSAMP_420,
+					    &b->jpeg, &jpeg_len, BENCH_QUALITY,
+					    TJFLAG_NOREALLOC) < 0)
+			die("baseline encode: %s", tjGetErrorStr2(b->tj));
+		jpeg = b->jpeg;
+	}
+	sha256_hex(jpeg, jpeg_len, hex);
+	mctx = EVP_MD_CTX_new();
+	if (!mctx || EVP_DigestSignInit(mctx, NULL, NULL, NULL, b->pkey) <= 0 ||
+	    EVP_DigestSign(mctx, sig, &sig_len, (const unsigned char *)json, json_len) <= 0)
+		die("baseline: Ed25519 sign failed");
+	EVP_MD_CTX_free(mctx);
+	sqlite3_bind_text64(b->ins, 1, json, json_len, SQLITE_STATIC, SQLITE_UTF8);
+	sqlite3_bind_blob64(b->ins, 2, jpeg, jpeg_len, SQLITE_STATIC);
+	if (sqlite3_step(b->ins) != SQLITE_DONE)
+		die("baseline insert: %s", sqlite3_errmsg(b->db));
+	sqlite3_reset(b->ins);
+	return clock_now_ns() - t0;
+}
+
+/* Records without photos, sealed the station's way, to grow the unacked backlog. */
+static void preload(struct outbox *ob, const struct sign_key *key, unsigned long n)
+{
+	struct package *p = malloc(sizeof(*p));
+	size_t len;
+	int r;
+
+	if (!p)
+		die("out of memory");
+	for (unsigned long i = 0; i < n; i++) {
+		fill_package(p, outbox_get_next_seq(ob), wall_ms());
+		r = seal_package(ob, key, &bench_station, p, NULL, 0, 0, 0, &len);
+		if (r < 0)
+			die("preload record %lu: %s", i, strerror(-r));
+		if ((i + 1) % BENCH_PRELOAD_REPORT == 0)
+			fprintf(stderr, "bench: preloaded %lu of %lu\n", i + 1, n);
+	}
+	free(p);
+}
+
+static int cmd_seal(const struct opts *o)
+{
+	struct camera_cfg ccfg = { .backend = "sim", .format = o->format, .width = o->width,
+				   .height = o->height, .jpeg_quality = BENCH_QUALITY };
+	unsigned total = o->runs + BENCH_WARMUP, n = 0;
+	uint64_t *pipe_ns = calloc(o->runs, sizeof(uint64_t));
+	uint64_t *base_ns = calloc(o->runs, sizeof(uint64_t));
+	struct package *p = malloc(sizeof(*p));
+	struct outbox_stats stats;
+	struct baseline b = {0};
+	struct camera *cam = NULL;
+	struct sign_key *key;
+	struct outbox *ob;
+	uint64_t open_ns, photo_bytes = 0;
+	char *json_copy = NULL;
+	int r;
+
+	if (!pipe_ns || !base_ns || !p)
+		die("out of memory");
+	key = open_key(o);
+	ob = open_outbox(o, NULL);
+	if (o->preload) {
+		preload(ob, key, o->preload);
+		outbox_close(ob);
+	} else {
+		outbox_close(ob);
+	}
+	/* start-up time: a fresh open of the grown file */
+	ob = open_outbox(o, &open_ns);
+	r = outbox_get_stats(ob, &stats);
+	if (r < 0)
+		die("outbox_get_stats: %s", strerror(-r));
+
+	r = camera_open(&ccfg, &cam);
+	if (r < 0)
+		die("camera_open: %s", strerror(-r));
+	sim_ops = cam->ops;
+	timed_ops = *sim_ops;
+	timed_ops.on_readable = timed_on_readable;
+	cam->ops = &timed_ops;
+	baseline_open(&b, o);
+
+	for (unsigned i = 0; i < total; i++) {
+		struct camera_photo ph;
+		size_t json_len = 0;
+		uint64_t t1;
+
+		take_photo(cam, &ph);
+		fill_package(p, outbox_get_next_seq(ob), wall_ms());
+		if (i == BENCH_WARMUP)
+			memset(stage_ns, 0, sizeof(stage_ns));
+		stage_t = frame_ready_ns;
+		stage_mark(ST_CAMERA);
+		r = seal_package(ob, key, &bench_station, p, ph.jpeg, ph.len, ph.width,
+				 ph.height, &json_len);
+		if (r < 0)
+			die("seal: %s", strerror(-r));
+		t1 = clock_now_ns();
+		/* the baseline signs and stores a record of the same length */
+		free(json_copy);
+		json_copy = malloc(json_len + 1);
+		if (!json_copy)
+			die("out of memory");
+		memset(json_copy, 'x', json_len);
+		json_copy[json_len] = '\0';
+		if (i < BENCH_WARMUP) {
+			baseline_run(&b, &last_frame, json_copy, json_len);
+			continue;
+		}
+		pipe_ns[n] = t1 - frame_ready_ns;
+		base_ns[n] = baseline_run(&b, &last_frame, json_copy, json_len);
+		photo_bytes += ph.len;
+		n++;
+	}
+	qsort(pipe_ns, n, sizeof(uint64_t), cmp_u64);
+	qsort(base_ns, n, sizeof(uint64_t), cmp_u64);
+	printf("seal format=%s width=%u height=%u runs=%u unacked_at_start=%" PRIu64
+	       " open_us=%" PRIu64 " photo_bytes=%" PRIu64 " pipe_p50_us=%" PRIu64
+	       " pipe_p99_us=%" PRIu64 " base_p50_us=%" PRIu64 " base_p99_us=%" PRIu64 "\n",
+	       o->format == CAMERA_FMT_MJPEG ? "mjpeg" : "yuyv", o->width, o->height, n,
+	       stats.unacked, open_ns / 1000, n ? photo_bytes / n : 0,
+	       pct(pipe_ns, n, 50) / 1000, pct(pipe_ns, n, 99) / 1000,
+	       pct(base_ns, n, 50) / 1000, pct(base_ns, n, 99) / 1000);
+	printf("stages format=%s", o->format == CAMERA_FMT_MJPEG ? "mjpeg" : "yuyv");
+	for (unsigned s = 0; s < _ST_MAX; s++)
+		printf(" %s_mean_us=%" PRIu64, stage_names[s], n ? stage_ns[s] / n / 1000 : 0);
+	printf("\n");
+	free(json_copy);
+	baseline_close(&b);
+	camera_close(cam);
+	outbox_close(ob);
+	sign_key_free(key);
+	free(p);
+	free(base_ns);
+	free(pipe_ns);
+	return 0;
+}
+
+/* ---- backlog ----------------------------------------------------------------------------- */
+
+/* Deterministic incompressible bytes wrapped as a JPEG-looking blob (the sink only hashes). */
+static void fill_photo(uint8_t *buf, size_t len, uint64_t n)
+{
+	uint64_t x = n * 0x9E3779B97F4A7C15ull + 1;
+
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[i] = (uint8_t)x;
+	}
+	buf[0] = 0xFF;
+	buf[1] = 0xD8;
+	buf[len - 2] = 0xFF;
+	buf[len - 1] = 0xD9;
+}
+
+static int cmd_fill(const struct opts *o)
+{
+	size_t photo_len = (size_t)o->photo_kb * 1024;
+	struct record_station rs = bench_station;
+	struct package *p = malloc(sizeof(*p));
+	uint8_t *photo = photo_len ? malloc(photo_len) : NULL;
+	uint64_t bytes = 0, t0 = clock_now_ns();
+	struct sign_key *key;
+	struct outbox *ob;
+	size_t len;
+	int r;
+
+	if (!p || (photo_len && !photo))
+		die("out of memory");
+	rs.site = o->site;
+	rs.station = o->station;
+	mkdir(o->dir, 0750);
+	key = open_key(o);
+	ob = open_outbox(o, NULL);
+	for (unsigned long i = 0; i < o->records; i++) {
+		uint64_t seq = outbox_get_next_seq(ob);
+
+		fill_package(p, seq, wall_ms());
+		if (photo)
+			fill_photo(photo, photo_len, seq);
+		r = seal_package(ob, key, &rs, p, photo, photo_len, 1920, 1080, &len);
+		if (r < 0)
+			die("fill record %lu: %s", i, strerror(-r));
+		bytes += len + photo_len;
+	}
+	printf("fill records=%lu bytes=%" PRIu64 " seconds=%.3f\n", o->records, bytes,
+	       (double)(clock_now_ns() - t0) / 1e9);
+	outbox_close(ob);
+	sign_key_free(key);
+	free(photo);
+	free(p);
+	return 0;
+}
+
+/* ---- delivery baseline ------------------------------------------------------------------- */
+
+/* The messages of one record, in memory before the clock starts. */
+struct msg {
+	char topic[BENCH_TOPIC_MAX];
+	const void *payload;
+	size_t len;
+	bool last; /* the record's evidence message: its PUBACK completes the record */
+};
+
+struct publoop {
+	struct msg *msgs;
+	size_t n_msgs, next;
+	unsigned inflight, window;
+	size_t records_done, records;
+	bool *last_of_mid; /* indexed by mid: PUBACK of an evidence message */
+	bool failed;
+};
+
+static void pl_publish_record(struct mosquitto *mosq, struct publoop *pl)
+{
+	while (pl->next < pl->n_msgs) {
+		struct msg *m = &pl->msgs[pl->next++];
+		int mid = 0, rc;
+
+		rc = mosquitto_publish_v5(mosq, &mid, m->topic, (int)m->len, m->payload, 1, false,
+					  NULL);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			fprintf(stderr, "bench: publish: %s\n", mosquitto_strerror(rc));
+			pl->failed = true;
+			return;
+		}
+		pl->last_of_mid[mid] = m->last;
+		if (m->last)
+			break;
+	}
+	pl->inflight++;
+}
+
+static void pl_on_publish(struct mosquitto *mosq, void *ud, int mid)
+{
+	struct publoop *pl = ud;
+
+	if (!pl->last_of_mid[mid])
+		return;
+	pl->last_of_mid[mid] = false;
+	pl->inflight--;
+	pl->records_done++;
+	while (pl->inflight < pl->window && pl->next < pl->n_msgs && !pl->failed)
+		pl_publish_record(mosq, pl);
+}
+
+static void pl_on_connect(struct mosquitto *mosq, void *ud, int rc)
+{
+	struct publoop *pl = ud;
+
+	if (rc) {
+		pl->failed = true;
+		return;
+	}
+	while (pl->inflight < pl->window && pl->next < pl->n_msgs && !pl->failed)
+		pl_publish_record(mosq, pl);
+}
+
+static int cmd_publoop(const struct opts *o)
+{
+	struct publoop pl = { .window = o->inflight };
+	struct outbox_row *rows = NULL;
+	size_t n_rows = 0, cap_msgs = 0;
+	uint64_t bytes = 0, t0, secs;
+	struct mosquitto *mosq;
+	struct outbox *ob;
+	uint64_t after = 0;
+	int r, rc;
+
+	ob = open_outbox(o, NULL);
+	for (;;) {
+		struct outbox_row row = {0};
+		struct outbox_row *nr;
+
+		r = outbox_next_unacked(ob, after, &row);
+		if (r == -ENOENT)
+			break;
+		if (r < 0)
+			die("outbox_next_unacked: %s", strerror(-r));
+		nr = realloc(rows, (n_rows + 1) * sizeof(*rows));
+		if (!nr)
+			die("out of memory");
+		rows = nr;
+		rows[n_rows++] = row;
+		after = row.seq;
+		cap_msgs += 1 + (row.photo_len + o->chunk - 1) / o->chunk;
+	}
+	pl.msgs = calloc(cap_msgs ? cap_msgs : 1, sizeof(*pl.msgs));
+	pl.last_of_mid = calloc(UINT16_MAX + 1, sizeof(bool));
+	if (!pl.msgs || !pl.last_of_mid)
+		die("out of memory");
+	for (size_t i = 0; i < n_rows; i++) {
+		struct outbox_row *row = &rows[i];
+		size_t chunks = (row->photo_len + o->chunk - 1) / o->chunk;
+
+		for (size_t c = 0; c < chunks; c++) {
+			struct msg *m = &pl.msgs[pl.n_msgs++];
+			size_t off = c * o->chunk;
+
+			snprintf(m->topic, sizeof(m->topic), "sealbench/v1/%s/%s/photo/%s/%zu",
+				 o->site, o->station, row->id, c);
+			m->payload = row->photo + off;
+			m->len = row->photo_len - off < o->chunk ? row->photo_len - off : o->chunk;
+			bytes += m->len;
+		}
+		snprintf(pl.msgs[pl.n_msgs].topic, BENCH_TOPIC_MAX, "sealbench/v1/%s/%s/bench",
+			 o->site, o->station);
+		pl.msgs[pl.n_msgs].payload = row->json;
+		pl.msgs[pl.n_msgs].len = row->json_len;
+		pl.msgs[pl.n_msgs].last = true;
+		pl.n_msgs++;
+		bytes += row->json_len;
+	}
+	pl.records = n_rows;
+
+	mosquitto_lib_init();
+	mosq = mosquitto_new("sealbench-bench-publoop", true, &pl);
+	if (!mosq)
+		die("mosquitto_new failed");
+	mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	mosquitto_connect_callback_set(mosq, pl_on_connect);
+	mosquitto_publish_callback_set(mosq, pl_on_publish);
+	t0 = clock_now_ns();
+	rc = mosquitto_connect(mosq, "127.0.0.1", (int)o->port, 30);
+	if (rc != MOSQ_ERR_SUCCESS)
+		die("connect to 127.0.0.1:%u: %s", o->port, mosquitto_strerror(rc));
+	while (pl.records_done < pl.records && !pl.failed) {
+		rc = mosquitto_loop(mosq, 1000, 1);
+		if (rc != MOSQ_ERR_SUCCESS)
+			die("mosquitto_loop: %s", mosquitto_strerror(rc));
+		if ((clock_now_ns() - t0) / NSEC_PER_SEC > BENCH_PUBLOOP_TIMEOUT_S)
+			die("publish loop: not done in %d s", BENCH_PUBLOOP_TIMEOUT_S);
+	}
+	secs = clock_now_ns() - t0;
+	if (pl.failed)
+		die("publish loop failed");
+	printf("publoop records=%zu messages=%zu bytes=%" PRIu64 " seconds=%.3f\n", pl.records,
+	       pl.n_msgs, bytes, (double)secs / 1e9);
+	mosquitto_disconnect(mosq);
+	mosquitto_destroy(mosq);
+	mosquitto_lib_cleanup();
+	for (size_t i = 0; i < n_rows; i++)
+		outbox_row_done(&rows[i]);
+	free(rows);
+	free(pl.msgs);
+	free(pl.last_of_mid);
+	outbox_close(ob);
+	return 0;
+}
+
+/* ---- main -------------------------------------------------------------------------------- */
+
+static unsigned long parse_ul(const char *name, const char *s, unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || !*s || *end || v > max)
+		die("%s: not a number up to %lu: %s", name, max, s);
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "width", required_argument, NULL, 'W' },
+		{ "height", required_argument, NULL, 'H' },
+		{ "runs", required_argument, NULL, 'n' },
+		{ "preload", required_argument, NULL, 'L' },
+		{ "records", required_argument, NULL, 'r' },
+		{ "photo-kb", required_argument, NULL, 'k' },
+		{ "site", required_argument, NULL, 's' },
+		{ "station", required_argument, NULL, 't' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "inflight", required_argument, NULL, 'i' },
+		{ "chunk", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { .format = CAMERA_FMT_YUYV, .width = 1920, .height = 1080, .runs = 200,
+			  .photo_kb = 300, .site = "wh1", .station = "st01", .inflight = 16,
+			  .chunk = 65536 };
+	const char *cmd;
+	int c;
+
+	if (argc < 2)
+		die("usage: bench seal|fill|publoop --dir D [options] (see the header comment)");
+	cmd = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o.dir = optarg;
+			break;
+		case 'f':
+			o.format = camera_format_from_string(optarg);
+			if (o.format != CAMERA_FMT_YUYV && o.format != CAMERA_FMT_MJPEG)
+				die("--format: yuyv or mjpeg");
+			break;
+		case 'W':
+			o.width = (unsigned)parse_ul("--width", optarg, 8192);
+			break;
+		case 'H':
+			o.height = (unsigned)parse_ul("--height", optarg, 8192);
+			break;
+		case 'n':
+			o.runs = (unsigned)parse_ul("--runs", optarg, 1000000);
+			break;
+		case 'L':
+			o.preload = parse_ul("--preload", optarg, 10000000);
+			break;
+		case 'r':
+			o.records = parse_ul("--records", optarg, 10000000);
+			break;
+		case 'k':
+			o.photo_kb = (unsigned)parse_ul("--photo-kb", optarg, 16384);
+			break;
+		case 's':
+			o.site = optarg;
+			break;
+		case 't':
+			o.station = optarg;
+			break;
+		case 'p':
+			o.port = (unsigned)parse_ul("--port", optarg, 65535);
+			break;
+		case 'i':
+			o.inflight = (unsigned)parse_ul("--inflight", optarg, 1024);
+			break;
+		case 'c':
+			o.chunk = (unsigned)parse_ul("--chunk", optarg, BENCH_CHUNK_MAX);
+			break;
+		default:
+			die("unknown option");
+		}
+	}
+	if (!o.dir)
+		die("--dir is required");
+	if (!o.runs || !o.inflight || !o.chunk)
+		die("--runs, --inflight and --chunk must be above 0");
+	if (!strcmp(cmd, "seal"))
+		return cmd_seal(&o);
+	if (!strcmp(cmd, "fill"))
+		return cmd_fill(&o);
+	if (!strcmp(cmd, "publoop")) {
+		if (!o.port)
+			die("publoop needs --port");
+		return cmd_publoop(&o);
+	}
+	die("unknown subcommand %s", cmd);
+}

@@ -1,0 +1,300 @@
+# SPDX-License-Identifier: MIT
+"""make bench / make bench-short: the pipeline against its own primitives, in the same run.
+
+In-process figures (capture-to-durable, growth, start-up) come from tests/bench/bench.c; the
+daemon figures (delivery, idle, memory, sink ingest) from the real parts on the sim board,
+started with tools/sealbench_rig.py (private mosquitto on a free loopback port, sealbench-sink,
+sealbenchd). Nothing waits by sleeping: waits are on process output lines with deadlines; the
+idle window is a deadline on the daemon's output queue.
+
+Writes the markdown table to OUT/<date>-<host>.md and prints it. Asserts no timings: the exit
+status is 0 when every figure was measured, whatever the PASS/MISS column says.
+"""
+import argparse
+import datetime
+import os
+import queue
+import re
+import shutil
+import socket
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import sealbench_rig as rig  # noqa: E402
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+FULL = dict(runs=300, growth=[0, 10000, 50000], growth_runs=100, backlog=2000,
+            photo_kb=300, packages=20, idle_s=30)
+SHORT = dict(runs=10, growth=[0, 20, 50], growth_runs=5, backlog=20, photo_kb=300,
+             packages=2, idle_s=2)
+
+
+def run_bench(bench, *args):
+    """Run the C driver; return its result lines as {first word: {key: value}}."""
+    import subprocess
+    p = subprocess.run([bench] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=3600)
+    if p.returncode != 0:
+        raise rig.RigError("%s %s: %s" % (bench, " ".join(args), p.stderr.strip()))
+    out = {}
+    for line in p.stdout.splitlines():
+        words = line.split()
+        if words:
+            out[words[0]] = dict(w.split("=", 1) for w in words[1:] if "=" in w)
+    return out
+
+
+def proc_cpu_s(pid):
+    """utime + stime of a process, seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_status(pid):
+    vals = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            vals[k] = v.split()[0] if v.split() else ""
+    return vals
+
+
+def kb(pid, key):
+    return int(proc_status(pid)[key])
+
+
+def station_files(work, width, height, fmt):
+    """A board file at 1080p in the wanted format and a station.conf copy."""
+    board = os.path.join(work, "board.conf")
+    with open(os.path.join(ROOT, "boards/sim/board.conf")) as f:
+        src = f.read()
+    src = re.sub(r"camera\.format = \w+", "camera.format = %s" % fmt, src)
+    src = re.sub(r"camera\.width = \d+", "camera.width = %d" % width, src)
+    src = re.sub(r"camera\.height = \d+", "camera.height = %d" % height, src)
+    with open(board, "w") as f:
+        f.write(src)
+    return board
+
+
+def ratio(a, b):
+    return a / b if b else float("inf")
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, figure, value, baseline, r, budget, ok):
+        self.rows.append((figure, value, baseline, "" if r is None else "%.2f" % r, budget,
+                          "" if ok is None else ("PASS" if ok else "MISS")))
+
+    def markdown(self):
+        head = ("figure", "measured", "baseline (same run)", "ratio", "budget", "")
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for row in self.rows:
+            lines.append("| " + " | ".join(row) + " |")
+        return "\n".join(lines)
+
+
+def ms(us):
+    return "%.2f ms" % (float(us) / 1000)
+
+
+def capture_to_durable(args, cfg, work, table, notes):
+    for fmt in ("yuyv", "mjpeg"):
+        d = os.path.join(work, "seal-" + fmt)
+        os.makedirs(d)
+        res = run_bench(args.bench, "seal", "--dir", d, "--format", fmt,
+                        "--runs", str(cfg["runs"]))
+        s, st = res["seal"], res["stages"]
+        p50, p99 = int(s["pipe_p50_us"]), int(s["pipe_p99_us"])
+        b50, b99 = int(s["base_p50_us"]), int(s["base_p99_us"])
+        name = "capture-to-durable 1080p %s (%s)" % (
+            fmt.upper(), "encode" if fmt == "yuyv" else "pass-through")
+        table.add(name + " p50", ms(p50), ms(b50), ratio(p50, b50), "<= 1.15x",
+                  ratio(p50, b50) <= 1.15)
+        table.add(name + " p99", ms(p99), ms(b99), ratio(p99, b99), "<= 1.5x",
+                  ratio(p99, b99) <= 1.5)
+        notes.append("%s: %s runs, photo %s bytes; pipeline stage means: %s" % (
+            fmt, s["runs"], s["photo_bytes"],
+            ", ".join("%s %s us" % (k[:-8], v) for k, v in st.items() if k.endswith("_mean_us"))))
+
+
+def growth(args, cfg, work, table, notes):
+    p50 = {}
+    for n in cfg["growth"]:
+        d = os.path.join(work, "growth-%d" % n)
+        os.makedirs(d)
+        res = run_bench(args.bench, "seal", "--dir", d, "--format", "yuyv", "--preload",
+                        str(n), "--runs", str(cfg["growth_runs"]))
+        s = res["seal"]
+        p50[n] = (int(s["pipe_p50_us"]), int(s["base_p50_us"]))
+        table.add("start-up (outbox_open) at %d unacked" % int(s["unacked_at_start"]),
+                  ms(s["open_us"]), "", None, "<= 100 ms",
+                  int(s["open_us"]) <= 100000 if n == cfg["growth"][-1] else None)
+    lo, hi = cfg["growth"][0], cfg["growth"][-1]
+    for n in cfg["growth"][1:]:
+        table.add("capture-to-durable p50 at %d unacked" % n, ms(p50[n][0]),
+                  ms(p50[lo][0]) + " (at %d)" % lo, ratio(p50[n][0], p50[lo][0]),
+                  "<= 1.2x" if n == hi else "", ratio(p50[n][0], p50[lo][0]) <= 1.2
+                  if n == hi else None)
+    notes.append("growth: same-run primitive p50 at each level: %s" % ", ".join(
+        "%d: %s" % (n, ms(p50[n][1])) for n in cfg["growth"]))
+
+
+def daemon_phases(args, cfg, work, table, notes):
+    """Memory during packages (1) and a backlog drain (2), delivery vs the bare publish loop,
+    sink ingest, then idle."""
+    st = rig.Station(os.path.join(work, "station"), args.bin)
+    st.board = station_files(st.dir, 1920, 1080, "yuyv")
+    try:
+        st.broker.start()
+        # (1) packages through the daemon at 1080p, for the daemon's memory while sealing
+        orders, scn = [], []
+        for i in range(cfg["packages"]):
+            o, lines = rig.make_package(i, "fragile")
+            orders.append(o)
+            scn.append(lines)
+        st.set_orders(orders)
+        st.start_sink()
+        st.start_daemon()
+        pid = st.daemon.p.pid
+        path = os.path.join(st.dir, "packages.scn")
+        rig.write_scenario(path, scn)
+        if st.run_scenario(path, timeout=600) != 0:
+            raise rig.RigError("package scenario failed (see %s/sim.log)" % st.dir)
+        hwm1, rss1 = kb(pid, "VmHWM"), kb(pid, "VmRSS")
+        st.daemon.stop()
+        st.daemon = None
+
+        # (2) a backlog of sealed packages with photos, in the daemon's own outbox
+        res = run_bench(args.bench, "fill", "--dir", st.data_dir, "--records",
+                        str(cfg["backlog"]), "--photo-kb", str(cfg["photo_kb"]))
+        notes.append("backlog: %s records, %s bytes, written in %s s" % (
+            res["fill"]["records"], res["fill"]["bytes"], res["fill"]["seconds"]))
+        # baseline: the bare libmosquitto QoS 1 loop over the same messages, same window
+        base = run_bench(args.bench, "publoop", "--dir", st.data_dir, "--port",
+                         str(st.broker.port), "--inflight", "16", "--chunk", "65536",
+                         "--site", "benchbase")["publoop"]
+        base_bps = int(base["bytes"]) / float(base["seconds"])
+
+        ids = ["st01-%010d" % s for s, _ in enumerate(st.station_records(), start=1)]
+        want = set(ids) - st.stored
+        sink_pid = st.sink.p.pid
+        sink_cpu0 = proc_cpu_s(sink_pid)
+        t0 = time.monotonic()
+        st.start_daemon(wait_ready=False)
+        pid = st.daemon.p.pid
+        missing = st.wait_delivered(want, timeout=900)
+        secs = time.monotonic() - t0
+        sink_cpu = proc_cpu_s(sink_pid) - sink_cpu0
+        if missing:
+            raise rig.RigError("backlog not delivered: %d missing" % len(missing))
+        hwm2 = kb(pid, "VmHWM")
+        bytes_ = int(base["bytes"])
+        bps = bytes_ / secs
+        table.add("delivery: %d-package backlog to the sink, acked" % len(want),
+                  "%.1f MB/s (%.2f s)" % (bps / 1e6, secs),
+                  "%.1f MB/s (%s s, bare QoS 1 loop)" % (base_bps / 1e6, base["seconds"]),
+                  ratio(bps, base_bps), ">= 0.85x", ratio(bps, base_bps) >= 0.85)
+        rate = len(want) / sink_cpu if sink_cpu > 0 else float("inf")
+        table.add("sink ingest (verify + commit + ack), records per sink CPU-second",
+                  "%.0f rec/s" % rate, "", None, "", None)
+        table.add("sink: stations at 1 package / 10 s per sink core", "%.0f" % (rate * 10),
+                  "", None, ">= 500", rate * 10 >= 500)
+        notes.append("delivery wall time includes daemon start-up and connect; the sink's "
+                     "wall rate was %.0f rec/s; the baseline loop has no subscriber" %
+                     (len(want) / secs))
+
+        rss_steady = kb(pid, "VmRSS")
+        # (4) idle: a fresh daemon on the drained outbox, all sim devices open, nothing to do.
+        # (Right after the drain the window would still hold central's last acks and the
+        # status updates they cause.)
+        st.daemon.stop()
+        st.start_daemon()
+        pid = st.daemon.p.pid
+        cpu0 = proc_cpu_s(pid)
+        sw0 = int(proc_status(pid)["voluntary_ctxt_switches"])
+        nsw0 = int(proc_status(pid)["nonvoluntary_ctxt_switches"])
+        deadline = time.monotonic() + cfg["idle_s"]
+        chatter = 0
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                if st.daemon.lines.get(timeout=left) is None:
+                    raise rig.RigError("daemon exited while idle")
+                chatter += 1
+            except queue.Empty:
+                pass
+        cpu = proc_cpu_s(pid) - cpu0
+        sw = int(proc_status(pid)["voluntary_ctxt_switches"]) - sw0
+        nsw = int(proc_status(pid)["nonvoluntary_ctxt_switches"]) - nsw0
+        idle = cfg["idle_s"]
+        table.add("idle: wake-ups per second (%d s)" % idle, "%.2f" % (sw / idle), "", None,
+                  "<= 2", sw / idle <= 2)
+        table.add("idle: CPU, %% of a core (%d s)" % idle, "%.3f%%" % (100 * cpu / idle), "",
+                  None, "<= 0.1%", 100 * cpu / idle <= 0.1)
+        notes.append("idle: %d voluntary + %d involuntary switches, %.2f s CPU, %d log lines"
+                     % (sw, nsw, cpu, chatter))
+        table.add("memory: peak RSS (VmHWM) sealing %d packages at 1080p" % cfg["packages"],
+                  "%.1f MB" % (hwm1 / 1024), "", None, "<= 24 MB", hwm1 <= 24 * 1024)
+        table.add("memory: peak RSS (VmHWM) draining the backlog", "%.1f MB" % (hwm2 / 1024),
+                  "", None, "<= 24 MB", hwm2 <= 24 * 1024)
+        table.add("memory: steady RSS (VmRSS) after sealing / after the drain",
+                  "%.1f / %.1f MB" % (rss1 / 1024, rss_steady / 1024), "", None, "<= 8 MB",
+                  max(rss1, rss_steady) <= 8 * 1024)
+    finally:
+        st.stop()
+        st.broker.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", required=True, help="build dir with sealbenchd and the tools")
+    ap.add_argument("--bench", required=True, help="the sealbench-bench binary")
+    ap.add_argument("--out", required=True, help="directory for <date>-<host>.md")
+    ap.add_argument("--short", action="store_true", help="tiny counts: proves it runs")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = ap.parse_args()
+    cfg = SHORT if args.short else FULL
+    work = tempfile.mkdtemp(prefix="sb-bench-")
+    table, notes = Table(), []
+    t0 = time.monotonic()
+    try:
+        capture_to_durable(args, cfg, work, table, notes)
+        growth(args, cfg, work, table, notes)
+        daemon_phases(args, cfg, work, table, notes)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    host = socket.gethostname()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    head = ["# sealbench bench%s: %s, %s" % (" (short: counts too small to judge)"
+                                           if args.short else "", host,
+                                           now.strftime("%Y-%m-%d %H:%M UTC")),
+            "",
+            "%d CPUs, load average at the end %s; git %s; %.0f s." % (
+                os.cpu_count(), " ".join("%.2f" % x for x in os.getloadavg()),
+                os.popen("git -C %s rev-parse --short HEAD 2>/dev/null" % ROOT).read().strip()
+                or "unknown", time.monotonic() - t0),
+            ""]
+    text = "\n".join(head) + table.markdown() + "\n\n" + "\n".join("- " + n for n in notes) + "\n"
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "%s-%s.md" % (now.strftime("%Y-%m-%d"), host))
+    with open(path, "w") as f:
+        f.write(text)
+    print(text)
+    print("written to %s" % path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
