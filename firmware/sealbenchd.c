@@ -161,11 +161,13 @@ struct devices {
 	struct badge *badge;
 	struct camera *camera;
 	struct lights *lights;
+	struct trigger *trigger;
 };
 
 static void devices_close(struct devices *d)
 {
 	/* reverse order of opening */
+	trigger_close(d->trigger);
 	lights_close(d->lights);
 	camera_close(d->camera);
 	badge_close(d->badge);
@@ -203,6 +205,12 @@ static int devices_open(const struct board_cfg *b, struct devices *d)
 	if (r < 0)
 		return open_error(b, b->lights_line, "lights", b->lights.backend, b->lights.device,
 				  r);
+	if (!b->trigger.backend[0])
+		return 0; /* no pedal or photo-eye on this board */
+	r = trigger_open(&b->trigger, &d->trigger);
+	if (r < 0)
+		return open_error(b, b->trigger_line, "trigger", b->trigger.backend,
+				  b->trigger.device[0] ? b->trigger.device : b->trigger.chip, r);
 	return 0;
 }
 
@@ -389,6 +397,7 @@ int main(int argc, char **argv)
 						 .badge = dev.badge,
 						 .camera = dev.camera,
 						 .lights = dev.lights,
+						 .trigger = dev.trigger,
 						 .outbox = ob,
 						 .key = key },
 			&st);

@@ -167,6 +167,10 @@ static const struct key_schema station_schema[] = {
 	S("scan", "box_pattern", T_STR, false, box_pattern_src, 0, 0, "^BOX-[0-9A-Z-]+$"),
 	S("scan", "void_code", T_STR, false, void_code, 0, 0, "CMD-VOID"),
 	S("scan", "badge_out_code", T_STR, false, badge_out_code, 0, 0, "CMD-BADGEOUT"),
+	S("scan", "reprint_code", T_STR, false, reprint_code, 0, 0, "CMD-REPRINT"),
+	S("scan", "lead_override_code", T_STR, false, lead_override_code, 0, 0, "CMD-OVERRIDE"),
+	S("scan", "badge_pattern", T_STR, false, badge_pattern_src, 0, 0, ""),
+	S("station", "trigger_action", T_STR, false, trigger_action, 0, 0, "accept"),
 };
 
 /* Named-section schemas: offsets are relative to the instance struct. */
@@ -899,6 +903,15 @@ int station_cfg_load(const char *path, struct station_cfg *ret, char *err, size_
 	if (r == 0 &&
 	    compile(&c, "[scan] box_pattern", st->box_pattern_src, &st->box_pattern) < 0)
 		r = -EINVAL;
+	if (r == 0 && st->badge_pattern_src[0] &&
+	    compile(&c, "[scan] badge_pattern", st->badge_pattern_src, &st->badge_pattern) < 0)
+		r = -EINVAL;
+	if (r == 0 && strcmp(st->trigger_action, "none") != 0 &&
+	    strcmp(st->trigger_action, "accept") != 0) {
+		fail(&c, st_line(&c, "station", "trigger_action"),
+		     "trigger_action: '%s' is not one of none, accept", st->trigger_action);
+		r = -EINVAL;
+	}
 	if (r == 0) {
 		int cs = addr_charset_from_string(st->rules.label_charset_src);
 
@@ -941,6 +954,7 @@ int station_cfg_load(const char *path, struct station_cfg *ret, char *err, size_
 		/* regfree() of a zeroed (never compiled) or already freed regex_t is a no-op */
 		regfree(&st->order_pattern);
 		regfree(&st->box_pattern);
+		regfree(&st->badge_pattern);
 		/* carriers compiled so far */
 		for (unsigned i = 0; i < st->n_carriers; i++)
 			regfree(&st->carriers[i].pattern);
@@ -963,6 +977,7 @@ void station_cfg_done(struct station_cfg *cfg)
 	cfg->rules.dimweight = NULL;
 	regfree(&cfg->order_pattern);
 	regfree(&cfg->box_pattern);
+	regfree(&cfg->badge_pattern); /* zeroed when never compiled: a no-op */
 	for (unsigned i = 0; i < cfg->n_carriers; i++)
 		regfree(&cfg->carriers[i].pattern);
 	cfg->n_carriers = 0;

@@ -134,6 +134,12 @@ struct station_cfg {
 	regex_t box_pattern;
 	char void_code[PKG_ID_MAX];
 	char badge_out_code[PKG_ID_MAX];
+	char reprint_code[PKG_ID_MAX];       /* show the last seal's result again */
+	char lead_override_code[PKG_ID_MAX]; /* asks for a lead badge on a block */
+	char badge_pattern_src[CONFIG_PATTERN_MAX]; /* badges printed as barcodes; "" = none */
+	regex_t badge_pattern;
+	/* [station] trigger_action: what a pedal / photo-eye press does */
+	char trigger_action[16]; /* "none" | "accept" (take the stable weight on the scale) */
 	/* catalogs */
 	struct carrier_cfg carriers[CONFIG_CARRIERS_MAX];
 	unsigned n_carriers;

@@ -44,6 +44,9 @@ enum scan_kind {
 	SCAN_BOX,
 	SCAN_VOID,
 	SCAN_BADGE_OUT,
+	SCAN_REPRINT,  /* show the last seal's result again */
+	SCAN_OVERRIDE, /* a lead is coming: ask for the badge */
+	SCAN_BADGE,    /* a badge printed as a barcode ([scan] badge_pattern) */
 };
 
 struct pipeline {
@@ -59,6 +62,8 @@ struct pipeline {
 	bool lookup_pending; /* asked, no answer yet */
 	uint64_t lookup_started_ns;
 	bool scale_cleared; /* seen below weigh_min_g since the last accepted weight */
+	int32_t last_g;     /* the last reading, for a pedal press */
+	bool last_stable;
 	bool seal_failed;   /* the last seal attempt failed; retry on a timer */
 
 	uint8_t *photo;
@@ -396,6 +401,13 @@ static enum scan_kind classify(struct pipeline *p, const char *text, size_t len)
 		return SCAN_VOID;
 	if (strcmp(text, cfg->badge_out_code) == 0)
 		return SCAN_BADGE_OUT;
+	if (strcmp(text, cfg->reprint_code) == 0)
+		return SCAN_REPRINT;
+	if (strcmp(text, cfg->lead_override_code) == 0)
+		return SCAN_OVERRIDE;
+	if (cfg->badge_pattern_src[0] && len < PKG_ID_MAX &&
+	    regexec(&cfg->badge_pattern, text, 0, NULL, 0) == 0)
+		return SCAN_BADGE;
 	if (regexec(&cfg->order_pattern, text, 0, NULL, 0) == 0)
 		return SCAN_ORDER;
 	if (regexec(&cfg->box_pattern, text, 0, NULL, 0) == 0)
@@ -602,15 +614,37 @@ static void scan_in_package(struct pipeline *p, enum scan_kind k, const char *te
 	}
 }
 
+/* Codes that mean the same at every step: badges on barcodes, reprint, override prompt.
+ * @return true when handled. */
+static bool scan_anywhere(struct pipeline *p, enum scan_kind k, uint64_t now_ns)
+{
+	switch (k) {
+	case SCAN_BADGE:
+		pipeline_on_badge(p, p->scan, now_ns);
+		return true;
+	case SCAN_REPRINT:
+		if (p->state != PL_READY)
+			reject(p, "Finish or void the package first");
+		else if (!p->last_sealed[0])
+			reject(p, "Nothing sealed yet in this session");
+		else
+			indicate(p, IND_SEALED, "Sealed %s", p->last_sealed);
+		return true;
+	case SCAN_OVERRIDE:
+		if (p->state == PL_BLOCKED && !p->seal_failed)
+			indicate(p, IND_BLOCKED, "Lead: badge now to override %s", pkg_name(p));
+		else
+			reject(p, "Nothing to override");
+		return true;
+	default:
+		return false;
+	}
+}
+
 void pipeline_on_scan(struct pipeline *p, const char *text, size_t len, uint64_t now_ns)
 {
 	enum scan_kind k;
 
-	if (p->state == PL_NO_PACKER) {
-		reject(p, "Badge in first");
-		return;
-	}
-	p->activity_ns = now_ns;
 	if (len == 0 || len > SCAN_MAX || memchr(text, '\0', len)) {
 		reject(p, "Unreadable or too long barcode (%zu bytes)", len);
 		rearm(p);
@@ -619,9 +653,18 @@ void pipeline_on_scan(struct pipeline *p, const char *text, size_t len, uint64_t
 	memcpy(p->scan, text, len);
 	p->scan[len] = '\0';
 	k = classify(p, p->scan, len);
-	if ((k == SCAN_ORDER || k == SCAN_BOX) && len >= PKG_ID_MAX) {
+	if (p->state == PL_NO_PACKER) {
+		if (k == SCAN_BADGE)
+			pipeline_on_badge(p, p->scan, now_ns);
+		else
+			reject(p, "Badge in first");
+		return;
+	}
+	p->activity_ns = now_ns;
+	if (scan_anywhere(p, k, now_ns)) {
+		/* handled */
+	} else if ((k == SCAN_ORDER || k == SCAN_BOX) && len >= PKG_ID_MAX) {
 		reject(p, "Barcode too long for an order or box code (%zu characters)", len);
-		k = SCAN_UNKNOWN;
 	} else if (k == SCAN_UNKNOWN) {
 		reject(p, "Unknown barcode '%.40s'", p->scan);
 	} else if (k == SCAN_BAD_CHECK) {
@@ -634,6 +677,23 @@ void pipeline_on_scan(struct pipeline *p, const char *text, size_t len, uint64_t
 		scan_in_package(p, k, p->scan, now_ns);
 	}
 	rearm(p);
+}
+
+void pipeline_on_trigger(struct pipeline *p, uint64_t now_ns)
+{
+	if (strcmp(p->cfg->trigger_action, "accept") != 0)
+		return;
+	if (p->state != PL_WEIGHING) {
+		reject(p, "Pedal: nothing to accept at this step");
+		return;
+	}
+	if (!p->last_stable || p->last_g < (int32_t)p->cfg->weigh_min_g) {
+		reject(p, "Pedal: wait for a stable weight on the scale");
+		return;
+	}
+	log_info("pipeline", "%s: pedal accepts %d g on the scale", pkg_name(p), (int)p->last_g);
+	p->scale_cleared = true;
+	pipeline_on_weight(p, p->last_g, true, now_ns);
 }
 
 void pipeline_on_badge(struct pipeline *p, const char *id, uint64_t now_ns)
@@ -679,6 +739,8 @@ void pipeline_on_weight(struct pipeline *p, int32_t grams, bool stable, uint64_t
 {
 	bool was_cleared = p->scale_cleared;
 
+	p->last_g = grams;
+	p->last_stable = stable;
 	if (grams < (int32_t)p->cfg->weigh_min_g) {
 		p->scale_cleared = true;
 		if (!was_cleared && p->state == PL_WEIGHING)

@@ -98,6 +98,12 @@ void pipeline_on_photo(struct pipeline *p, const uint8_t *jpeg, size_t len, unsi
 /** Order context for @p token; @p ctx NULL = not available (offline, timeout, not found). */
 void pipeline_on_order(struct pipeline *p, uint64_t token, const struct order_ctx *ctx,
 		       enum order_source src, uint64_t now_ns);
+/**
+ * A pedal / photo-eye press ([station] trigger_action). "accept": at the weighing step, take
+ * the stable weight on the scale even if the scale was not seen empty since the last seal (a
+ * box re-weighed in place); otherwise the press is rejected with a hint.
+ */
+void pipeline_on_trigger(struct pipeline *p, uint64_t now_ns);
 /** The timer armed through ops->arm_timer fired. */
 void pipeline_on_timer(struct pipeline *p, uint64_t now_ns);
 /** Storage or devices changed health: re-show the current step (clears a fault). */

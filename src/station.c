@@ -58,6 +58,7 @@ struct station {
 	struct record_station rs;
 
 	struct ev_source *io[_DEV_MAX];
+	struct ev_source *trigger_io;
 	bool dev_down[_DEV_MAX];
 	char model[_DEV_MAX][MODEL_MAX]; /* copied: a closed device's own string is gone */
 	bool owns_devices;
@@ -428,6 +429,30 @@ static int on_camera(struct ev_source *s, int fd, uint32_t revents, void *userda
 
 static int watch(struct station *st, enum dev d, int fd, ev_io_cb cb);
 
+/* The pedal / photo-eye: a press goes to the pipeline ([station] trigger_action); releases
+ * and bounces (debounced in the class) do nothing. */
+static int on_trigger(struct ev_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct station *st = userdata;
+	struct trigger_event e;
+	int r;
+
+	(void)fd, (void)revents;
+	while ((r = trigger_on_readable(st->parts.trigger, &e)) != -EAGAIN) {
+		if (r == 0) {
+			if (e.pressed)
+				pipeline_on_trigger(st->pl, e.t_ns);
+		} else if (!transient(r)) {
+			log_err("station", "trigger stopped: %s", strerror(-r));
+			set_error(st, "trigger: %s", strerror(-r));
+			ev_source_free(s);
+			st->trigger_io = NULL;
+			break;
+		}
+	}
+	return 0;
+}
+
 static void copy_model(struct station *st, enum dev d, const char *model)
 {
 	snprintf(st->model[d], sizeof(st->model[d]), "%s", model ? model : "");
@@ -771,6 +796,12 @@ int station_new(const struct station_parts *parts, struct station **ret)
 		       on_camera);
 	if (r < 0)
 		goto err;
+	if (parts->trigger) {
+		r = ev_add_io(ev, trigger_get_fd(parts->trigger), EPOLLIN, on_trigger, st,
+			      &st->trigger_io);
+		if (r < 0)
+			goto err;
+	}
 	ev_timer_arm_in(st->prune_timer, NSEC_PER_SEC);
 	ev_timer_arm_in(st->check_timer, FULL_CHECK_FIRST_NS);
 	st->owns_devices = true;
@@ -791,6 +822,9 @@ void station_free(struct station *st)
 		else
 			ev_source_free(st->io[d]);
 	}
+	ev_source_free(st->trigger_io);
+	if (st->owns_devices)
+		trigger_close(st->parts.trigger);
 	ev_source_free(st->reopen_timer);
 	ev_source_free(st->storage_timer);
 	ev_source_free(st->check_timer);

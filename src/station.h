@@ -18,6 +18,7 @@
 #include "drivers/lights/lights.h"
 #include "drivers/scale/scale.h"
 #include "drivers/scanner/scanner.h"
+#include "drivers/trigger/trigger.h"
 #include "src/config.h"
 
 struct ev;
@@ -42,6 +43,7 @@ struct station_parts {
 	struct badge *badge;
 	struct camera *camera;
 	struct lights *lights;
+	struct trigger *trigger; /* optional: a foot pedal or photo-eye; NULL = none */
 	struct outbox *outbox;
 	const struct sign_key *key; /* the station's Ed25519 key: signs every record */
 };

@@ -80,9 +80,9 @@
 /** The interactive prompt. */
 #define SIM_PROMPT "sim> "
 
-enum dev { DEV_SCALE, DEV_SCANNER, DEV_BADGE, DEV_LIGHTS, N_DEVS };
+enum dev { DEV_SCALE, DEV_SCANNER, DEV_BADGE, DEV_LIGHTS, DEV_TRIGGER, N_DEVS };
 
-static const char *const dev_names[N_DEVS] = {"scale", "scanner", "badge", "lights"};
+static const char *const dev_names[N_DEVS] = {"scale", "scanner", "badge", "lights", "trigger"};
 
 enum mode { MODE_SCENARIO, MODE_INTERACTIVE, MODE_WATCH };
 
@@ -170,7 +170,8 @@ static void usage(FILE *f)
 		"\n"
 		"Options:\n"
 		"  -b, --board FILE     board file (boards/sim/board.conf); the keys used are\n"
-		"                       scale.device, scanner.device, badge.device, lights.device\n"
+		"                       scale.device, scanner.device, badge.device, lights.device,\n"
+		"                       trigger.device\n"
 		"                       (relative paths are relative to the current directory)\n"
 		"  -d, --dir DIR        put DIR in front of relative device paths\n"
 		"  -t, --timeout SEC    default wait of expect commands (default %.0f)\n"
@@ -193,6 +194,7 @@ static void usage(FILE *f)
 		"  weigh GRAMS [stable|motion]  put a weight on the scale (default stable); a "
 		"third\n"
 		"                               word over, under or fault sets the scale status\n"
+		"  pedal                        press and release the foot pedal (trigger.device)\n"
 		"  expect LIGHT [SEC]           wait until LIGHT is on: red, amber, green or "
 		"buzzer,\n"
 		"                               or \"off\" for all dark\n"
@@ -1019,6 +1021,18 @@ static int cmd_badge(struct sim *sim, char *arg)
 	return send_line(sim, DEV_BADGE, arg);
 }
 
+/* A press of the foot pedal (or a box breaking the photo-eye beam), then its release. */
+static int cmd_pedal(struct sim *sim, char *arg)
+{
+	if (*arg)
+		return fail(sim, "pedal: takes no argument");
+	if (narrate(sim, "pedal") < 0)
+		return -1;
+	if (send_line(sim, DEV_TRIGGER, "press") < 0)
+		return -1;
+	return send_line(sim, DEV_TRIGGER, "release");
+}
+
 static int cmd_scan(struct sim *sim, char *arg)
 {
 	char decoded[SCANNER_SCAN_MAX + 1];
@@ -1128,6 +1142,7 @@ static int run_command(struct sim *sim, char *line)
 		{"badge", cmd_badge, false},
 		{"scan", cmd_scan, false},
 		{"weigh", cmd_weigh, false},
+		{"pedal", cmd_pedal, false},
 		{"expect", cmd_expect, true},
 		{"expect-text", cmd_expect_text, true},
 		{"pause", cmd_pause, true},

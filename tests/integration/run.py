@@ -338,6 +338,48 @@ def test_labels_2d_and_station_checks():
         st.stop()
 
 
+def test_codes_badge_barcode_and_pedal():
+    """Site codes: a badge printed as a barcode starts a session, CMD-REPRINT shows the last
+    seal again, CMD-OVERRIDE prompts for a lead at a block; the foot pedal accepts a box left
+    on the scale (re-weighed in place)."""
+    st = new_station("codes")
+    try:
+        orders, scn = packages(8000, ["plain", "high_value_nosig", "plain"])
+        st.set_orders(orders)
+        first, blocked, third = scn
+        i = blocked.index("badge L-9001")
+        blocked[i:i] = ["scan CMD-OVERRIDE", "expect-text \"Lead: badge now\""]
+        blocked = blocked[:-1] if blocked[-1] == "weigh 0 stable" else blocked
+        # the third box goes on the scale without the scale being seen empty: the station asks
+        # to clear it; the pedal takes the weight as it is
+        third = [l for l in third if l != "weigh 0 stable"]
+        j = third.index("expect-text Sealed")
+        third[j:j] = ["pedal"]
+        path = os.path.join(st.dir, "s.scn")
+        with open(path, "w") as f:
+            f.write("scan BADGE-7001\nexpect-text \"BADGE-7001: scan order or label\"\n")
+            f.write("scan CMD-REPRINT\nexpect-text \"Nothing sealed yet\"\n")
+            f.write("\n".join(first) + "\n")
+            f.write("scan CMD-REPRINT\nexpect-text \"Sealed st01-0000000001\"\n")
+            f.write("\n".join(blocked) + "\n")
+            # leave the sealed box on the scale: the next package must not reuse its weight
+            f.write("weigh 1500 stable\n")
+            f.write("\n".join(third) + "\n")
+        st.broker.start()
+        st.start_sink()
+        st.start_daemon()
+        check(st.run_scenario(path) == 0, "scenario failed (see %s/sim.log)" % st.dir)
+        verify_all(st, 3)
+        recs = [json.loads(r[1]) for r in st.station_records()]
+        check(all(r["packer"]["id"] == "BADGE-7001" for r in recs), "packer from the barcode")
+        check(recs[1]["override"]["lead_id"] == "L-9001", "override after the prompt")
+        log = open(os.path.join(st.dir, "sealbenchd.log")).read()
+        check("clear the scale" in log and "pedal accepts" in log,
+              "the third box was not taken by the pedal")
+    finally:
+        st.stop()
+
+
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
 
 
