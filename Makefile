@@ -11,6 +11,7 @@
 #   make regress         recorded device traffic vs golden outputs (makeregress: regenerate)
 #   make soak            the durability harnesses (power cuts, faults, kills) 10,000 times each
 #   make bench           benchmarks vs same-run baselines -> tests/bench/results/<date>-<host>.md
+#   make vm-test         every driver against real kernel devices in a qemu VM (tests/vm/)
 #   make clean
 
 include config.mk
@@ -82,7 +83,7 @@ DAEMON := $(BUILD)/sealbenchd
 all: $(DAEMON) $(TOOLS)
 
 help:
-	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@tools/deps.sh
@@ -149,9 +150,11 @@ check-layers:
 test: deps
 	$(MAKE) all
 	$(MAKE) CC=clang WITH_SANITIZERS=1 BUILD=build-asan OPT=-O1 all $(UNIT_TESTS:$(BUILD)/%=build-asan/%) \
-		$(CRASH_TESTS:$(BUILD)/%=build-asan/%) build-asan/bench/sealbench-bench
+		$(CRASH_TESTS:$(BUILD)/%=build-asan/%) build-asan/bench/sealbench-bench \
+		build-asan/vm/vm-check
 	@tests/check-layers.sh
 	$(MAKE) fuzz
+	$(MAKE) vm-prepare
 	@tests/run-all.sh build-asan
 
 run: deps all
@@ -168,6 +171,7 @@ clean:
 
 include tests/crash/crash.mk
 include tests/bench/bench.mk
+include tests/vm/vm.mk
 
 # Keep the object files of tools and tests (make would delete them as intermediates).
 .SECONDARY:

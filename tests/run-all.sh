@@ -43,6 +43,10 @@ suite integration "$PYTHON" tests/integration/run.py --bin "$build"
 suite verify "$PYTHON" tests/integration/verify_check.py --bin "$build"
 suite service "$PYTHON" tests/service/run.py "$build"
 
+# The drivers and the whole daemon against real kernel devices (vivid, uinput, dummy_hcd
+# gadgets, gpio-sim) in a qemu VM; a missing qemu or unprepared VM is a FAIL.
+suite vm tests/vm/vm-test.sh "$build"
+
 echo
 [ -n "$failed" ] && echo "failing suites:$failed"
 echo "$pass passed, $fail failed"

@@ -15,6 +15,9 @@
 # mosquitto-clients and openssl: tests/unit/test_tls.c makes a throw-away PKI with the openssl
 # CLI and plays central with mosquitto_pub.
 #
+# qemu-system-x86, busybox-static, kmod, xz-utils: the test VM (tests/vm/) boots a Debian
+# kernel under qemu with a busybox initramfs and depmod'ed modules.
+#
 # Usage: tools/deps.sh            (as root, or through sudo)
 set -eu
 
@@ -22,7 +25,8 @@ PKGS="build-essential pkg-config clang libclang-rt-dev clang-format
 libsqlite3-dev sqlite3 libmosquitto-dev mosquitto mosquitto-clients
 libcjson-dev libinih-dev libcmocka-dev libturbojpeg0-dev libssl-dev
 libusb-1.0-0-dev python3 python3-jsonschema python3-cryptography
-libsystemd-dev openssl"
+libsystemd-dev openssl
+qemu-system-x86 busybox-static kmod xz-utils"
 
 SUDO=
 if [ "$(id -u)" != 0 ]; then
