@@ -12,9 +12,12 @@
 #   make soak            the durability harnesses (power cuts, faults, kills) 10,000 times each
 #   make bench           benchmarks vs same-run baselines -> tests/bench/results/<date>-<host>.md
 #   make vm-test         every driver against real kernel devices in a qemu VM (tests/vm/)
+#   make deb [ARCH=arm64] the Debian package; make ARCH=arm64 / make test-arm64: cross build, qemu
 #   make clean
 
 include config.mk
+# ARCH=arm64: cross compiler, target pkg-config, BUILD=build-arm64, qemu runner (issue 8).
+include mk/cross.mk
 
 BUILD ?= build
 PACKAGES ?= 10
@@ -48,8 +51,8 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-
 OPT ?= -O2
 CFLAGS ?= $(OPT) -g
 CFLAGS += -std=gnu11 $(WARN) -fno-strict-aliasing -D_GNU_SOURCE -I. $(DEFS) \
-	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
 
 ifeq ($(WITH_SANITIZERS),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -83,10 +86,10 @@ DAEMON := $(BUILD)/sealbenchd
 all: $(DAEMON) $(TOOLS)
 
 help:
-	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
-	@tools/deps.sh
+	@ARCH=$(ARCH) tools/deps.sh
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -108,9 +111,9 @@ $(BUILD)/sealbench-%: $(BUILD)/obj/tools/sealbench-%.o $(TOOL_COMMON:%.c=$(BUILD
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(HARNESS_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
-$(BUILD)/obj/tests/%.o: CFLAGS += $(shell pkg-config --cflags cmocka)
+$(BUILD)/obj/tests/%.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags cmocka)
 
 $(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -147,7 +150,11 @@ check-layers:
 
 # make test: a gcc build of everything (warnings as errors), then a clang ASan+UBSan build
 # in which the unit and integration suites run.
-test: deps
+ifeq ($(CROSS),1)
+# make test ARCH=arm64: the unit tests under qemu-user (mk/cross.mk).
+test: test-cross
+else
+test: deps deps-arm64
 	$(MAKE) all
 	$(MAKE) CC=clang WITH_SANITIZERS=1 BUILD=build-asan OPT=-O1 all $(UNIT_TESTS:$(BUILD)/%=build-asan/%) \
 		$(CRASH_TESTS:$(BUILD)/%=build-asan/%) build-asan/bench/sealbench-bench \
@@ -156,6 +163,7 @@ test: deps
 	$(MAKE) fuzz
 	$(MAKE) vm-prepare
 	@tests/run-all.sh build-asan
+endif
 
 run: deps all
 	@$(PYTHON) tools/sealbench-run --bin $(BUILD)
@@ -167,11 +175,13 @@ format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-asan build-fuzz run
+	rm -rf build build-asan build-fuzz build-arm64 run
 
 include tests/crash/crash.mk
 include tests/bench/bench.mk
 include tests/vm/vm.mk
+# make deb: the Debian package (issue 8).
+include mk/deb.mk
 
 # Keep the object files of tools and tests (make would delete them as intermediates).
 .SECONDARY:

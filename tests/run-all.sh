@@ -36,6 +36,11 @@ suite crash tests/crash/run.sh "$build"
 # The benchmarks in their short mode: they run and write a table (no timing is asserted).
 suite bench-short "$PYTHON" tests/bench/run.py --short --bin "$build" --bench "$build/bench/sealbench-bench" --out "$build/bench"
 
+# arm64: unit tests cross-built and run under qemu-user (alignment, endianness, char sign).
+suite arm64 make --no-print-directory test-arm64
+# The Debian package: make deb, install into an overlay scratch root, start, purge.
+suite package tests/package/run.sh
+
 # Integration: real mosquitto, the sink, the daemon on the sim board.
 [ -f tests/integration/sink_check.py ] &&
 	suite sink "$PYTHON" tests/integration/sink_check.py --bin "$build"

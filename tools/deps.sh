@@ -18,7 +18,14 @@
 # qemu-system-x86, busybox-static, kmod, xz-utils: the test VM (tests/vm/) boots a Debian
 # kernel under qemu with a busybox initramfs and depmod'ed modules.
 #
+# Packaging (make deb, tests/package): debhelper, lintian, dpkg-dev.
+#
+# ARCH=arm64 (make deps ARCH=arm64) adds what the cross build and its tests need: the arm64
+# architecture in dpkg, crossbuild-essential-arm64, the :arm64 -dev packages (multiarch) and
+# qemu-user. Without ARCH, or with the machine's own architecture, nothing changes.
+#
 # Usage: tools/deps.sh            (as root, or through sudo)
+#        ARCH=arm64 tools/deps.sh
 set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-dev clang-format
@@ -53,6 +60,35 @@ if ! pkg-config --atleast-version=2.0 libgpiod 2>/dev/null; then
 	done
 fi
 
+# Cross target: the -dev packages for ARCH, co-installed with the native ones (Multi-Arch:
+# same, so the same versions as the native ones, which is why libgpiod comes from backports
+# here too).
+ARCH=${ARCH:-}
+NATIVE_ARCH=$(dpkg --print-architecture)
+add_arch=
+if [ -n "$ARCH" ] && [ "$ARCH" != "$NATIVE_ARCH" ]; then
+	case $ARCH in
+	arm64) ;;
+	*) echo "deps: ARCH=$ARCH is not supported (arm64 is)" >&2; exit 1 ;;
+	esac
+	dpkg --print-foreign-architectures | grep -qx "$ARCH" || add_arch=$ARCH
+	CROSS_PKGS="crossbuild-essential-$ARCH qemu-user"
+	for p in libsqlite3-dev libmosquitto-dev libcjson-dev libinih-dev libcmocka-dev \
+		libturbojpeg0-dev libssl-dev libusb-1.0-0-dev libsystemd-dev; do
+		CROSS_PKGS="$CROSS_PKGS $p:$ARCH"
+	done
+	for p in $CROSS_PKGS; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing="$missing $p"
+	done
+	if ! PKG_CONFIG_LIBDIR=/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH -A"$ARCH")/pkgconfig \
+		pkg-config --atleast-version=2.0 libgpiod 2>/dev/null; then
+		for p in $GPIOD_PKGS; do
+			missing="$missing $p:$ARCH$GPIOD_SUFFIX"
+		done
+	fi
+fi
+
 if [ -z "$missing" ]; then
 	echo "deps: all packages present"
 	exit 0
@@ -67,6 +103,11 @@ Suites: bookworm-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
+fi
+
+if [ -n "$add_arch" ]; then
+	echo "deps: adding the $add_arch architecture to dpkg"
+	$SUDO dpkg --add-architecture "$add_arch"
 fi
 
 echo "deps: installing$missing"
