@@ -169,10 +169,11 @@ check "default board exists ($board)" test -f "$R$board"
 as_user() { in_root setpriv --reuid=sealbench --regid=sealbench --init-groups "$@"; }
 check "ExecStartPre (--check) as sealbench" as_user sealbenchd --check --board "$board" \
 	--config /etc/sealbench/station.conf
-install -d -o "$uid" -m 0750 "$R/run/sealbench" # the unit's RuntimeDirectory=
-# The sim board's FIFOs live in <run-dir>/sim/, which nothing creates yet under systemd (the
-# rig makes it for make run); made here as the unit would with "RuntimeDirectory=sealbench
-# sealbench/sim" (or the sim backends with a mkdir of the FIFO's directory).
+# No systemd in the scratch root: make what the unit's "RuntimeDirectory=sealbench
+# sealbench/sim" makes (sim/ holds the sim board's FIFOs), after checking the unit says so.
+check "unit creates the run directories" grep -q '^RuntimeDirectory=sealbench sealbench/sim$' \
+	"$R/lib/systemd/system/sealbenchd.service"
+install -d -o "$uid" -m 0750 "$R/run/sealbench"
 case $board in */boards/sim/*) install -d -o "$uid" -m 0750 "$R/run/sealbench/sim" ;; esac
 mkfifo "$scratch/log"
 # The unit's ExecStart, bounded by timeout; chroot, env and setpriv exec, so a signal to
