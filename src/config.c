@@ -10,8 +10,6 @@
  * device lines are needed again later, when opening a device fails).
  */
 #include <errno.h>
-#include <ini.h>
-#include <stdarg.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stddef.h>
@@ -22,6 +20,7 @@
 
 #include "src/config.h"
 #include "src/dimweight.h"
+#include "src/inifile.h"
 
 enum ctype {
 	T_STR,     /* char[size] */
@@ -195,12 +194,7 @@ static const struct key_schema box_schema[] = {
 #define SCHEMA_KEYS_MAX 64
 
 struct parse_ctx {
-	const char *path;
-	unsigned line;
-	FILE *f;
-	char *err;
-	size_t errlen;
-	bool failed;
+	struct inifile in; /* first: on_section gets it back as the context */
 	/* the table and object currently being filled */
 	const struct key_schema *schema;
 	size_t n_schema;
@@ -212,31 +206,7 @@ struct parse_ctx {
 	char section[PKG_ID_MAX * 2];
 	/* board only */
 	struct board_cfg *board;
-	/* called by the reader for each "[name]" header line; NULL = not expected */
-	int (*on_section)(struct parse_ctx *c, const char *name);
-	unsigned failed_line; /* line of the recorded error, 0 = none / not at a line */
 };
-
-static void fail(struct parse_ctx *c, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void fail(struct parse_ctx *c, unsigned line, const char *fmt, ...)
-{
-	char msg[CONFIG_ERR_MAX];
-	va_list ap;
-
-	if (c->failed)
-		return; /* the first error is the one worth reading */
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	c->failed_line = line;
-	if (line)
-		snprintf(c->err, c->errlen, "%s:%u: %s", c->path, line, msg);
-	else
-		snprintf(c->err, c->errlen, "%s: %s", c->path, msg);
-	c->failed = true;
-}
 
 static bool parse_i64(const char *v, int64_t *ret)
 {
@@ -293,12 +263,12 @@ static int parse_list(struct parse_ctx *c, const char *key, const char *v, char 
 			end--;
 		n = (size_t)(end - start);
 		if (n >= PKG_ID_MAX) {
-			fail(c, c->line, "%s: list item '%.*s' longer than %d characters", key, (int)n,
+			inifile_fail(&c->in, c->in.line, "%s: list item '%.*s' longer than %d characters", key, (int)n,
 			     start, PKG_ID_MAX - 1);
 			return -EINVAL;
 		}
 		if (*count >= CONFIG_LIST_MAX) {
-			fail(c, c->line, "%s: more than %d list items", key, CONFIG_LIST_MAX);
+			inifile_fail(&c->in, c->in.line, "%s: more than %d list items", key, CONFIG_LIST_MAX);
 			return -EINVAL;
 		}
 		memcpy(items[*count], start, n);
@@ -317,11 +287,11 @@ static int set_value(struct parse_ctx *c, const struct key_schema *k, void *base
 	case T_STR:
 	case T_BACKEND:
 		if (strlen(v) >= k->size) {
-			fail(c, c->line, "%s: value longer than %zu characters", k->key, k->size - 1);
+			inifile_fail(&c->in, c->in.line, "%s: value longer than %zu characters", k->key, k->size - 1);
 			return -EINVAL;
 		}
 		if (k->type == T_BACKEND && *v && !k->exists(v)) {
-			fail(c, c->line, "%s: no backend named '%s' in this build", k->key, v);
+			inifile_fail(&c->in, c->in.line, "%s: no backend named '%s' in this build", k->key, v);
 			return -EINVAL;
 		}
 		memcpy(dst, v, strlen(v) + 1);
@@ -331,16 +301,16 @@ static int set_value(struct parse_ctx *c, const struct key_schema *k, void *base
 	case T_I64:
 	case T_INT:
 		if (!parse_i64(v, &x)) {
-			fail(c, c->line, "%s: '%s' is not an integer", k->key, v);
+			inifile_fail(&c->in, c->in.line, "%s: '%s' is not an integer", k->key, v);
 			return -EINVAL;
 		}
 		if ((k->min || k->max) && (x < k->min || x > k->max)) {
-			fail(c, c->line, "%s: %" PRId64 " is out of range %" PRId64 "..%" PRId64, k->key,
+			inifile_fail(&c->in, c->in.line, "%s: %" PRId64 " is out of range %" PRId64 "..%" PRId64, k->key,
 			     x, k->min, k->max);
 			return -EINVAL;
 		}
 		if (k->type != T_INT && k->type != T_I64 && x < 0) {
-			fail(c, c->line, "%s: '%s' must not be negative", k->key, v);
+			inifile_fail(&c->in, c->in.line, "%s: '%s' must not be negative", k->key, v);
 			return -EINVAL;
 		}
 		if (k->type == T_UINT)
@@ -354,7 +324,7 @@ static int set_value(struct parse_ctx *c, const struct key_schema *k, void *base
 		return 0;
 	case T_BOOL:
 		if (!parse_bool(v, (bool *)dst)) {
-			fail(c, c->line, "%s: '%s' is not a boolean (true/false)", k->key, v);
+			inifile_fail(&c->in, c->in.line, "%s: '%s' is not a boolean (true/false)", k->key, v);
 			return -EINVAL;
 		}
 		return 0;
@@ -364,7 +334,7 @@ static int set_value(struct parse_ctx *c, const struct key_schema *k, void *base
 		else if (strcmp(v, "block") == 0)
 			*(enum policy *)dst = POLICY_BLOCK;
 		else {
-			fail(c, c->line, "%s: '%s' is not a policy (warn, block)", k->key, v);
+			inifile_fail(&c->in, c->in.line, "%s: '%s' is not a policy (warn, block)", k->key, v);
 			return -EINVAL;
 		}
 		return 0;
@@ -372,7 +342,7 @@ static int set_value(struct parse_ctx *c, const struct key_schema *k, void *base
 		enum camera_format f = camera_format_from_string(v);
 
 		if (f == _CAMERA_FMT_INVALID) {
-			fail(c, c->line, "%s: '%s' is not a camera format (yuyv, mjpeg)", k->key, v);
+			inifile_fail(&c->in, c->in.line, "%s: '%s' is not a camera format (yuyv, mjpeg)", k->key, v);
 			return -EINVAL;
 		}
 		*(enum camera_format *)dst = f;
@@ -387,7 +357,7 @@ static int set_value(struct parse_ctx *c, const struct key_schema *k, void *base
 
 		if (sscanf(v, "%ux%ux%u%c", &l, &w, &h, &tail) != 3 || !l || !w || !h ||
 		    l > 10000 || w > 10000 || h > 10000) {
-			fail(c, c->line, "%s: '%s' is not LxWxH in millimetres (e.g. 300x200x150)",
+			inifile_fail(&c->in, c->in.line, "%s: '%s' is not LxWxH in millimetres (e.g. 300x200x150)",
 			     k->key, v);
 			return -EINVAL;
 		}
@@ -403,7 +373,7 @@ static int set_value(struct parse_ctx *c, const struct key_schema *k, void *base
 /* Apply defaults and check required keys of the current table. */
 static int finish_table(struct parse_ctx *c, const char *where)
 {
-	unsigned saved = c->line;
+	unsigned saved = c->in.line;
 
 	for (size_t i = 0; i < c->n_schema; i++) {
 		const struct key_schema *k = &c->schema[i];
@@ -412,18 +382,18 @@ static int finish_table(struct parse_ctx *c, const char *where)
 			continue;
 		if (k->required) {
 			if (k->section && where)
-				fail(c, 0, "[%s]: missing required key '%s'", where, k->key);
+				inifile_fail(&c->in, 0, "[%s]: missing required key '%s'", where, k->key);
 			else
-				fail(c, 0, "missing required key '%s'", k->key);
+				inifile_fail(&c->in, 0, "missing required key '%s'", k->key);
 			return -EINVAL;
 		}
 		if (k->dflt) {
-			c->line = 0;
+			c->in.line = 0;
 			if (set_value(c, k, c->base, k->dflt) < 0)
 				return -EINVAL;
 		}
 	}
-	c->line = saved;
+	c->in.line = saved;
 	memset(c->seen, 0, sizeof(c->seen));
 	return 0;
 }
@@ -436,76 +406,18 @@ static int set_key(struct parse_ctx *c, const char *section, const char *name, c
 		if (strcmp(k->key, name) != 0)
 			continue;
 		if (c->seen[i] && k->type != T_LIST) {
-			fail(c, c->line, "duplicate key '%s' (first set on line %u)", name, c->seen[i]);
+			inifile_fail(&c->in, c->in.line, "duplicate key '%s' (first set on line %u)", name, c->seen[i]);
 			return -EINVAL;
 		}
 		if (!c->seen[i])
-			c->seen[i] = c->line;
+			c->seen[i] = c->in.line;
 		return set_value(c, k, c->base, value);
 	}
 	if (section && *section)
-		fail(c, c->line, "unknown key '%s' in [%s]", name, section);
+		inifile_fail(&c->in, c->in.line, "unknown key '%s' in [%s]", name, section);
 	else
-		fail(c, c->line, "unknown key '%s'", name);
+		inifile_fail(&c->in, c->in.line, "unknown key '%s'", name);
 	return -EINVAL;
-}
-
-/* Section headers are handled here, as they are read, rather than in the key handler: inih
- * only passes the section's name with each key, so two adjacent [box X] sections, or a
- * section without keys, would be invisible there. */
-static int section_header(struct parse_ctx *c, const char *line)
-{
-	const char *p = line, *end;
-	char name[PKG_ID_MAX * 2];
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p != '[')
-		return 0;
-	end = strchr(p, ']');
-	if (!end)
-		return 0; /* inih reports the syntax error */
-	if ((size_t)(end - p - 1) >= sizeof(name)) {
-		fail(c, c->line, "section name longer than %zu characters", sizeof(name) - 1);
-		return -EINVAL;
-	}
-	snprintf(name, sizeof(name), "%.*s", (int)(end - p - 1), p + 1);
-	if (!c->on_section) {
-		fail(c, c->line, "sections are not used in board files ([%s])", name);
-		return -EINVAL;
-	}
-	return c->on_section(c, name);
-}
-
-/* fgets() for inih, counting lines, and refusing what fgets would silently mangle: a NUL
- * byte (a binary file) and a line longer than inih's buffer (it would be split in two). */
-static char *counting_reader(char *str, int num, void *stream)
-{
-	struct parse_ctx *c = stream;
-	int i = 0, ch = EOF;
-
-	if (c->failed)
-		return NULL;
-	while (i < num - 1 && (ch = getc(c->f)) != EOF) {
-		if (ch == '\0') {
-			fail(c, c->line + 1, "NUL byte in the file (not a text file?)");
-			return NULL;
-		}
-		str[i++] = (char)ch;
-		if (ch == '\n')
-			break;
-	}
-	if (i == 0)
-		return NULL;
-	str[i] = '\0';
-	c->line++;
-	if (i == num - 1 && ch != '\n' && (ch = getc(c->f)) != EOF) {
-		fail(c, c->line, "line longer than %d characters", num - 2);
-		return NULL;
-	}
-	if (section_header(c, str) < 0)
-		return NULL;
-	return str;
 }
 
 /* ---- board ----------------------------------------------------------------------------- */
@@ -515,31 +427,31 @@ static int board_handler(void *user, const char *section, const char *name, cons
 	struct parse_ctx *c = user;
 	struct board_cfg *b = c->board;
 
-	if (c->failed)
+	if (c->in.failed)
 		return 0;
 	(void)section; /* the reader refuses section headers in board files */
 	if (set_key(c, NULL, name, value) < 0)
 		return 0;
 	if (strcmp(name, "scale.device") == 0 ||
 	    (strcmp(name, "scale.backend") == 0 && !b->scale_line))
-		b->scale_line = c->line;
+		b->scale_line = c->in.line;
 	else if (strcmp(name, "scanner.device") == 0)
-		b->scanner_line = c->line;
+		b->scanner_line = c->in.line;
 	else if (strcmp(name, "badge.device") == 0)
-		b->badge_line = c->line;
+		b->badge_line = c->in.line;
 	else if (strcmp(name, "camera.device") == 0)
-		b->camera_line = c->line;
+		b->camera_line = c->in.line;
 	else if (strcmp(name, "lights.device") == 0)
-		b->lights_line = c->line;
+		b->lights_line = c->in.line;
 	else if (strcmp(name, "trigger.device") == 0 || strcmp(name, "trigger.backend") == 0)
-		b->trigger_line = b->trigger_line ? b->trigger_line : c->line;
+		b->trigger_line = b->trigger_line ? b->trigger_line : c->in.line;
 	/* a class without a device key (Wiegand badge, GPIO lights) is named by its backend */
 	else if (strcmp(name, "badge.backend") == 0 && !b->badge_line)
-		b->badge_line = c->line;
+		b->badge_line = c->in.line;
 	else if (strcmp(name, "lights.backend") == 0 && !b->lights_line)
-		b->lights_line = c->line;
+		b->lights_line = c->in.line;
 	else if (strcmp(name, "camera.backend") == 0 && !b->camera_line)
-		b->camera_line = c->line;
+		b->camera_line = c->in.line;
 	return 1;
 }
 
@@ -552,42 +464,19 @@ static int resolve_path(struct parse_ctx *c, const char *key, char *path, size_t
 		return 0;
 	snprintf(buf, sizeof(buf), "%s/%s", dir, path);
 	if (strlen(buf) >= size) {
-		fail(c, 0, "%s: resolved path '%s' is too long", key, buf);
+		inifile_fail(&c->in, 0, "%s: resolved path '%s' is too long", key, buf);
 		return -EINVAL;
 	}
 	memcpy(path, buf, strlen(buf) + 1);
 	return 0;
 }
 
-static int run_parse(struct parse_ctx *c, ini_handler handler)
-{
-	int r;
-
-	c->f = fopen(c->path, "re");
-	if (!c->f) {
-		r = -errno;
-		snprintf(c->err, c->errlen, "%s: %s", c->path, strerror(errno));
-		return r;
-	}
-	r = ini_parse_stream(counting_reader, c, handler, c);
-	fclose(c->f);
-	c->f = NULL;
-	/* inih goes on after a syntax error and returns its line; a later handler error must not
-	 * hide it: report whichever came first. */
-	if (r > 0 && (!c->failed || (c->failed_line && (unsigned)r < c->failed_line))) {
-		c->failed = false;
-		fail(c, (unsigned)r, "syntax error (expected 'key = value' or '[section]')");
-	}
-	if (r < 0 && !c->failed)
-		fail(c, 0, "cannot parse (out of memory)");
-	return c->failed ? -EINVAL : 0;
-}
-
 int board_cfg_load(const char *path, const char *run_dir, struct board_cfg *ret, char *err,
 		   size_t errlen)
 {
 	struct parse_ctx c = {
-		.path = path, .err = err, .errlen = errlen, .schema = board_schema,
+		.in = {.path = path, .err = err, .errlen = errlen, .no_sections = "board files"},
+		.schema = board_schema,
 		.n_schema = ARRAY_SIZE(board_schema),
 	};
 	struct board_cfg *b;
@@ -603,7 +492,7 @@ int board_cfg_load(const char *path, const char *run_dir, struct board_cfg *ret,
 		return -ENOMEM;
 	c.board = b;
 	c.base = b;
-	r = run_parse(&c, board_handler);
+	r = inifile_parse(&c.in, board_handler, &c);
 	if (r == 0)
 		r = finish_table(&c, NULL);
 	if (r == 0) {
@@ -625,24 +514,24 @@ int board_cfg_load(const char *path, const char *run_dir, struct board_cfg *ret,
 				      dir);
 	}
 	if (r == 0 && !b->scale.device[0] && strcmp(b->scale.backend, "usbhid") != 0) {
-		fail(&c, 0, "missing required key 'scale.device'");
+		inifile_fail(&c.in, 0, "missing required key 'scale.device'");
 		r = -EINVAL;
 	}
 	/* badge.device is optional only for a reader that is not a device node (Wiegand) */
 	if (r == 0 && !b->badge.device[0] && strcmp(b->badge.backend, "wiegand") != 0) {
-		fail(&c, 0, "missing required key 'badge.device'");
+		inifile_fail(&c.in, 0, "missing required key 'badge.device'");
 		r = -EINVAL;
 	}
 	/* the backends' own option checks, so a bad value stops the daemon here with a line */
 	if (r == 0 && scanner_check_cfg(&b->scanner) < 0) {
-		fail(&c, b->scanner_line,
+		inifile_fail(&c.in, b->scanner_line,
 		     "scanner (backend %s): invalid option (check scanner.ctrl_map, .fkeys, .aim, "
 		     ".terminator, .serial)",
 		     b->scanner.backend);
 		r = -EINVAL;
 	}
 	if (r == 0 && badge_check_cfg(&b->badge) < 0) {
-		fail(&c, b->badge_line,
+		inifile_fail(&c.in, b->badge_line,
 		     "badge (backend %s): invalid option (wiegand needs badge.chip and distinct "
 		     "badge.d0/badge.d1; check badge.formats)",
 		     b->badge.backend);
@@ -664,13 +553,13 @@ static int compile(struct parse_ctx *c, const char *what, const char *src, regex
 	int r;
 
 	if (!*src) {
-		fail(c, 0, "%s: empty pattern (it would match every scan)", what);
+		inifile_fail(&c->in, 0, "%s: empty pattern (it would match every scan)", what);
 		return -EINVAL;
 	}
 	r = regcomp(re, src, REG_EXTENDED | REG_NOSUB);
 	if (r) {
 		regerror(r, re, msg, sizeof(msg));
-		fail(c, 0, "%s: bad regular expression '%s': %s", what, src, msg);
+		inifile_fail(&c->in, 0, "%s: bad regular expression '%s': %s", what, src, msg);
 		return -EINVAL;
 	}
 	return 0;
@@ -710,18 +599,18 @@ static int open_section(struct parse_ctx *c, const char *section)
 		while (*name == ' ')
 			name++;
 		if (!*name || strlen(name) >= PKG_ID_MAX) {
-			fail(c, c->line, "[%s]: name missing or longer than %d", section,
+			inifile_fail(&c->in, c->in.line, "[%s]: name missing or longer than %d", section,
 			     PKG_ID_MAX - 1);
 			return -EINVAL;
 		}
 		if (carrier) {
 			if (st->n_carriers >= CONFIG_CARRIERS_MAX) {
-				fail(c, c->line, "more than %d [carrier] sections", CONFIG_CARRIERS_MAX);
+				inifile_fail(&c->in, c->in.line, "more than %d [carrier] sections", CONFIG_CARRIERS_MAX);
 				return -EINVAL;
 			}
 			for (unsigned i = 0; i < st->n_carriers; i++)
 				if (strcmp(st->carriers[i].name, name) == 0) {
-					fail(c, c->line, "duplicate section [%s]", section);
+					inifile_fail(&c->in, c->in.line, "duplicate section [%s]", section);
 					return -EINVAL;
 				}
 			c->base = &st->carriers[st->n_carriers];
@@ -730,11 +619,11 @@ static int open_section(struct parse_ctx *c, const char *section)
 			c->n_schema = ARRAY_SIZE(carrier_schema);
 		} else {
 			if (st->n_boxes >= CONFIG_BOXES_MAX) {
-				fail(c, c->line, "more than %d [box] sections", CONFIG_BOXES_MAX);
+				inifile_fail(&c->in, c->in.line, "more than %d [box] sections", CONFIG_BOXES_MAX);
 				return -EINVAL;
 			}
 			if (station_cfg_find_box(st, name)) {
-				fail(c, c->line, "duplicate section [%s]", section);
+				inifile_fail(&c->in, c->in.line, "duplicate section [%s]", section);
 				return -EINVAL;
 			}
 			c->base = &st->boxes[st->n_boxes];
@@ -752,12 +641,14 @@ static int open_section(struct parse_ctx *c, const char *section)
 			return 0;
 		}
 	}
-	fail(c, c->line, "unknown section [%s]", section);
+	inifile_fail(&c->in, c->in.line, "unknown section [%s]", section);
 	return -EINVAL;
 }
 
-static int station_section(struct parse_ctx *c, const char *name)
+static int station_section(struct inifile *f, const char *name)
 {
+	struct parse_ctx *c = (struct parse_ctx *)f;
+
 	if (close_section(c) < 0 || open_section(c, name) < 0)
 		return -EINVAL;
 	snprintf(c->section, sizeof(c->section), "%s", name);
@@ -768,10 +659,10 @@ static int station_handler(void *user, const char *section, const char *name, co
 {
 	struct parse_ctx *c = user;
 
-	if (c->failed)
+	if (c->in.failed)
 		return 0;
 	if (!*section) {
-		fail(c, c->line, "key '%s' outside any section", name);
+		inifile_fail(&c->in, c->in.line, "key '%s' outside any section", name);
 		return 0;
 	}
 	if (c->schema) /* named catalog section */
@@ -783,15 +674,15 @@ static int station_handler(void *user, const char *section, const char *name, co
 		if (strcmp(k->section, section) || strcmp(k->key, name))
 			continue;
 		if (c->global_seen[i] && k->type != T_LIST) {
-			fail(c, c->line, "duplicate key '%s' (first set on line %u)", name,
+			inifile_fail(&c->in, c->in.line, "duplicate key '%s' (first set on line %u)", name,
 			     c->global_seen[i]);
 			return 0;
 		}
 		if (!c->global_seen[i])
-			c->global_seen[i] = c->line;
+			c->global_seen[i] = c->in.line;
 		return set_value(c, k, c->st, value) < 0 ? 0 : 1;
 	}
-	fail(c, c->line, "unknown key '%s' in [%s]", name, section);
+	inifile_fail(&c->in, c->in.line, "unknown key '%s' in [%s]", name, section);
 	return 0;
 }
 
@@ -810,13 +701,13 @@ static int check_id(struct parse_ctx *c, const char *key, const char *v)
 	size_t n = strlen(v);
 
 	if (n == 0 || n > 32) {
-		fail(c, 0, "[station] %s '%s': must be 1 to 32 characters", key, v);
+		inifile_fail(&c->in, 0, "[station] %s '%s': must be 1 to 32 characters", key, v);
 		return -EINVAL;
 	}
 	for (const char *p = v; *p; p++) {
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
 		      *p == '_' || *p == '-' || *p == '.')) {
-			fail(c, 0,
+			inifile_fail(&c->in, 0,
 			     "[station] %s '%s': only letters, digits, '.', '-' and '_' (it is part of "
 			     "MQTT topics and record IDs)",
 			     key, v);
@@ -829,15 +720,15 @@ static int check_id(struct parse_ctx *c, const char *key, const char *v)
 /* Resolve @p file (a [section] key's value) against the directory of the config file. */
 static int resolve_against_config(struct parse_ctx *c, const char *key, char *file, size_t size)
 {
-	const char *slash = strrchr(c->path, '/');
+	const char *slash = strrchr(c->in.path, '/');
 	char buf[CONFIG_PATH_MAX * 2];
 
 	if (!file[0] || file[0] == '/')
 		return 0;
-	snprintf(buf, sizeof(buf), "%.*s/%s", slash ? (int)(slash - c->path) : 1,
-		 slash ? c->path : ".", file);
+	snprintf(buf, sizeof(buf), "%.*s/%s", slash ? (int)(slash - c->in.path) : 1,
+		 slash ? c->in.path : ".", file);
 	if (strlen(buf) >= size) {
-		fail(c, 0, "%s: resolved path '%s' is too long", key, buf);
+		inifile_fail(&c->in, 0, "%s: resolved path '%s' is too long", key, buf);
 		return -EINVAL;
 	}
 	memcpy(file, buf, strlen(buf) + 1);
@@ -852,12 +743,12 @@ static int check_tls(struct parse_ctx *c, struct station_cfg *st)
 	if (!st->mqtt_tls_cert[0] != !st->mqtt_tls_key[0]) {
 		const char *set = st->mqtt_tls_cert[0] ? "tls_cert" : "tls_key";
 
-		fail(c, st_line(c, "mqtt", set), "%s is set but %s is not: a client certificate "
+		inifile_fail(&c->in, st_line(c, "mqtt", set), "%s is set but %s is not: a client certificate "
 		     "needs its private key", set, st->mqtt_tls_cert[0] ? "tls_key" : "tls_cert");
 		return -EINVAL;
 	}
 	if (st->mqtt_tls_cert[0] && !st->mqtt_tls_ca[0]) {
-		fail(c, st_line(c, "mqtt", "tls_cert"), "tls_cert needs tls_ca (the CA that signed "
+		inifile_fail(&c->in, st_line(c, "mqtt", "tls_cert"), "tls_cert needs tls_ca (the CA that signed "
 		     "the broker's certificate)");
 		return -EINVAL;
 	}
@@ -868,8 +759,9 @@ static int check_tls(struct parse_ctx *c, struct station_cfg *st)
 
 int station_cfg_load(const char *path, struct station_cfg *ret, char *err, size_t errlen)
 {
-	struct parse_ctx c = { .path = path, .err = err, .errlen = errlen,
-			       .on_section = station_section };
+	struct parse_ctx c = {
+		.in = {.path = path, .err = err, .errlen = errlen, .on_section = station_section},
+	};
 	struct station_cfg *st;
 	int r;
 
@@ -883,7 +775,7 @@ int station_cfg_load(const char *path, struct station_cfg *ret, char *err, size_
 	c.st = st;
 	/* Plain sections track their keys in global_seen[] over station_schema; catalog sections
 	 * use seen[], reset per section. */
-	r = run_parse(&c, station_handler);
+	r = inifile_parse(&c.in, station_handler, &c);
 	if (r == 0)
 		r = close_section(&c);
 	if (r == 0) {
@@ -908,7 +800,7 @@ int station_cfg_load(const char *path, struct station_cfg *ret, char *err, size_
 		r = -EINVAL;
 	if (r == 0 && strcmp(st->trigger_action, "none") != 0 &&
 	    strcmp(st->trigger_action, "accept") != 0) {
-		fail(&c, st_line(&c, "station", "trigger_action"),
+		inifile_fail(&c.in, st_line(&c, "station", "trigger_action"),
 		     "trigger_action: '%s' is not one of none, accept", st->trigger_action);
 		r = -EINVAL;
 	}
@@ -916,7 +808,7 @@ int station_cfg_load(const char *path, struct station_cfg *ret, char *err, size_
 		int cs = addr_charset_from_string(st->rules.label_charset_src);
 
 		if (cs < 0) {
-			fail(&c, st_line(&c, "rules", "label_charset"),
+			inifile_fail(&c.in, st_line(&c, "rules", "label_charset"),
 			     "label_charset: '%s' is not one of ascii, latin1, cp1252",
 			     st->rules.label_charset_src);
 			r = -EINVAL;
@@ -936,7 +828,7 @@ int station_cfg_load(const char *path, struct station_cfg *ret, char *err, size_
 			snprintf(buf, sizeof(buf), "%.*s/%s", slash ? (int)(slash - path) : 1,
 				 slash ? path : ".", st->dimweight_file);
 			if (strlen(buf) >= sizeof(st->dimweight_file)) {
-				fail(&c, 0, "dimweight_file: path too long");
+				inifile_fail(&c.in, 0, "dimweight_file: path too long");
 				r = -EINVAL;
 			} else {
 				memcpy(st->dimweight_file, buf, strlen(buf) + 1);
@@ -945,8 +837,8 @@ int station_cfg_load(const char *path, struct station_cfg *ret, char *err, size_
 		if (r == 0 && dimweight_load(st->dimweight_file, &st->rules.dimweight, dwerr,
 					     sizeof(dwerr)) < 0) {
 			/* the data file's own file:line message */
-			snprintf(c.err, c.errlen, "%s (dimweight_file in %s)", dwerr, path);
-			c.failed = true;
+			snprintf(c.in.err, c.in.errlen, "%s (dimweight_file in %s)", dwerr, path);
+			c.in.failed = true;
 			r = -EINVAL;
 		}
 	}

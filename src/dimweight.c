@@ -28,15 +28,14 @@
  */
 #include <errno.h>
 #include <fnmatch.h>
-#include <ini.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "src/dimweight.h"
+#include "src/inifile.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -49,7 +48,7 @@
 /** Largest applies_above: far above any parcel (a 4 m cube is 6.4e7 cm^3). */
 #define APPLIES_ABOVE_MAX 100000000ULL
 /** Section name room: "NAME @ YYYY-MM-DD" with some blanks. */
-#define SECTION_MAX (DIMWEIGHT_NAME_MAX + DIMWEIGHT_DATE_MAX + 16)
+#define SECTION_MAX INIFILE_SECTION_MAX
 
 struct dimweight_table {
 	char path[DIMWEIGHT_PATH_MAX];
@@ -127,39 +126,12 @@ static const struct {
 };
 
 struct loader {
-	const char *path;
-	FILE *f;
-	unsigned line;
-	char *err;
-	size_t errlen;
-	bool failed;
-	unsigned failed_line;
+	struct inifile in; /* first: on_section gets it back as the loader */
 	struct dimweight_table *t;
 	struct dimweight_rule *cur; /* the section being filled, NULL before the first */
 	char section[SECTION_MAX];
 	unsigned seen[_K_MAX]; /* line each key of the current section was set on, 0 = not */
 };
-
-static void fail(struct loader *l, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void fail(struct loader *l, unsigned line, const char *fmt, ...)
-{
-	char msg[DIMWEIGHT_ERR_MAX];
-	va_list ap;
-
-	if (l->failed)
-		return; /* the first error is the one worth reading */
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	l->failed_line = line;
-	if (line)
-		snprintf(l->err, l->errlen, "%s:%u: %s", l->path, line, msg);
-	else
-		snprintf(l->err, l->errlen, "%s: %s", l->path, msg);
-	l->failed = true;
-}
 
 /* Decimal with at most 3 fractional digits, no sign or exponent, to thousandths. */
 static bool parse_milli(const char *v, uint64_t *ret)
@@ -213,7 +185,7 @@ static void append_text(struct loader *l, const char *key, char *dst, size_t siz
 	size_t used = strlen(dst), n = strlen(v), sep = used ? 1 : 0;
 
 	if (used + sep + n >= size) {
-		fail(l, l->line, "%s: longer than %zu characters", key, size - 1);
+		inifile_fail(&l->in, l->in.line, "%s: longer than %zu characters", key, size - 1);
 		return;
 	}
 	if (sep)
@@ -241,12 +213,12 @@ static void set_services(struct loader *l, struct dimweight_rule *r, const char 
 			end--;
 		n = (size_t)(end - start);
 		if (n >= PKG_ID_MAX) {
-			fail(l, l->line, "services: pattern '%.*s' longer than %d characters",
+			inifile_fail(&l->in, l->in.line, "services: pattern '%.*s' longer than %d characters",
 			     (int)n, start, PKG_ID_MAX - 1);
 			return;
 		}
 		if (r->n_services >= DIMWEIGHT_SERVICES_MAX) {
-			fail(l, l->line, "services: more than %d patterns", DIMWEIGHT_SERVICES_MAX);
+			inifile_fail(&l->in, l->in.line, "services: more than %d patterns", DIMWEIGHT_SERVICES_MAX);
 			return;
 		}
 		memcpy(r->services[r->n_services], start, n);
@@ -263,7 +235,7 @@ static void set_key(struct loader *l, enum key_id k, const char *v)
 	switch (k) {
 	case K_CARRIER:
 		if (!*v || strlen(v) >= sizeof(r->carrier)) {
-			fail(l, l->line, "carrier: must be 1 to %zu characters",
+			inifile_fail(&l->in, l->in.line, "carrier: must be 1 to %zu characters",
 			     sizeof(r->carrier) - 1);
 			return;
 		}
@@ -278,11 +250,11 @@ static void set_key(struct loader *l, enum key_id k, const char *v)
 		else if (strcmp(v, "metric") == 0)
 			r->units = DIMWEIGHT_METRIC;
 		else
-			fail(l, l->line, "units: '%s' is not imperial or metric", v);
+			inifile_fail(&l->in, l->in.line, "units: '%s' is not imperial or metric", v);
 		return;
 	case K_DIVISOR:
 		if (!parse_milli(v, &x) || x < 1000 || x > DIMWEIGHT_DIVISOR_MAX * 1000ULL) {
-			fail(l, l->line,
+			inifile_fail(&l->in, l->in.line,
 			     "divisor: '%s' is not a number from 1 to %d (at most 3 decimals)", v,
 			     DIMWEIGHT_DIVISOR_MAX);
 			return;
@@ -297,11 +269,11 @@ static void set_key(struct loader *l, enum key_id k, const char *v)
 		else if (strcmp(v, "none") == 0)
 			r->round_dims = DIMWEIGHT_ROUND_NONE;
 		else
-			fail(l, l->line, "round_dimensions: '%s' is not nearest, up or none", v);
+			inifile_fail(&l->in, l->in.line, "round_dimensions: '%s' is not nearest, up or none", v);
 		return;
 	case K_INCREMENT:
 		if (!parse_milli(v, &x) || x < 1 || x > DIMWEIGHT_INCREMENT_MAX * 1000ULL) {
-			fail(l, l->line,
+			inifile_fail(&l->in, l->in.line,
 			     "weight_increment: '%s' is not a number from 0.001 to %d (at most 3 "
 			     "decimals)",
 			     v, DIMWEIGHT_INCREMENT_MAX);
@@ -311,7 +283,7 @@ static void set_key(struct loader *l, enum key_id k, const char *v)
 		return;
 	case K_APPLIES_ABOVE:
 		if (!parse_uint(v, &x) || x > APPLIES_ABOVE_MAX) {
-			fail(l, l->line, "applies_above: '%s' is not a whole number from 0 to %llu",
+			inifile_fail(&l->in, l->in.line, "applies_above: '%s' is not a whole number from 0 to %llu",
 			     v, APPLIES_ABOVE_MAX);
 			return;
 		}
@@ -330,11 +302,11 @@ static void close_section(struct loader *l)
 {
 	struct dimweight_rule *r = l->cur;
 
-	if (!r || l->failed)
+	if (!r || l->in.failed)
 		return;
 	for (int k = 0; k < _K_MAX; k++) {
 		if (keys[k].required && !l->seen[k]) {
-			fail(l, r->line, "[%s]: missing required key '%s'", l->section,
+			inifile_fail(&l->in, r->line, "[%s]: missing required key '%s'", l->section,
 			     keys[k].name);
 			return;
 		}
@@ -350,7 +322,7 @@ static void close_section(struct loader *l)
 		if (strcmp(o->name, r->name) != 0)
 			continue;
 		if (strcasecmp(o->carrier, r->carrier) != 0) {
-			fail(l, r->line,
+			inifile_fail(&l->in, r->line,
 			     "[%s]: carrier '%s' differs from '%s' of rule %s on line %u",
 			     l->section, r->carrier, o->carrier, o->name, o->line);
 			return;
@@ -358,7 +330,7 @@ static void close_section(struct loader *l)
 		for (unsigned j = 0; same && j < r->n_services; j++)
 			same = strcmp(o->services[j], r->services[j]) == 0;
 		if (!same) {
-			fail(l, r->line, "[%s]: services differ from those of rule %s on line %u",
+			inifile_fail(&l->in, r->line, "[%s]: services differ from those of rule %s on line %u",
 			     l->section, o->name, o->line);
 			return;
 		}
@@ -380,7 +352,7 @@ static int open_section(struct loader *l, const char *sec)
 	size_t n;
 
 	if (!at) {
-		fail(l, l->line, "section [%s] is not [NAME @ YYYY-MM-DD]", sec);
+		inifile_fail(&l->in, l->in.line, "section [%s] is not [NAME @ YYYY-MM-DD]", sec);
 		return -EINVAL;
 	}
 	for (p = sec; *p == ' ' || *p == '\t'; p++)
@@ -389,19 +361,19 @@ static int open_section(struct loader *l, const char *sec)
 		;
 	n = (size_t)(e - p);
 	if (!n || n >= DIMWEIGHT_NAME_MAX) {
-		fail(l, l->line, "[%s]: rule name must be 1 to %d characters", sec,
+		inifile_fail(&l->in, l->in.line, "[%s]: rule name must be 1 to %d characters", sec,
 		     DIMWEIGHT_NAME_MAX - 1);
 		return -EINVAL;
 	}
 	for (const char *q = p; q < e; q++) {
 		if (!name_char(*q)) {
-			fail(l, l->line,
+			inifile_fail(&l->in, l->in.line,
 			     "[%s]: rule name may hold only letters, digits, '.', '-', '_'", sec);
 			return -EINVAL;
 		}
 	}
 	if (l->t->n_rules >= DIMWEIGHT_RULES_MAX) {
-		fail(l, l->line, "more than %d rule sections", DIMWEIGHT_RULES_MAX);
+		inifile_fail(&l->in, l->in.line, "more than %d rule sections", DIMWEIGHT_RULES_MAX);
 		return -EINVAL;
 	}
 	r = &l->t->rules[l->t->n_rules];
@@ -415,18 +387,18 @@ static int open_section(struct loader *l, const char *sec)
 	for (n = strlen(date); n && (date[n - 1] == ' ' || date[n - 1] == '\t'); n--)
 		date[n - 1] = '\0';
 	if (dimweight_parse_date(date, &r->effective_ms) < 0) {
-		fail(l, l->line, "[%s]: '%s' is not a date (YYYY-MM-DD, from 1970)", sec, date);
+		inifile_fail(&l->in, l->in.line, "[%s]: '%s' is not a date (YYYY-MM-DD, from 1970)", sec, date);
 		return -EINVAL;
 	}
 	memcpy(r->effective, date, DIMWEIGHT_DATE_MAX);
 	snprintf(r->id, sizeof(r->id), "%.*s@%s", (int)(e - name), name, date);
-	r->line = l->line;
+	r->line = l->in.line;
 	r->round_dims = DIMWEIGHT_ROUND_NONE;
 	for (unsigned i = 0; i < l->t->n_rules; i++) {
 		const struct dimweight_rule *o = &l->t->rules[i];
 
 		if (strcmp(o->name, r->name) == 0 && o->effective_ms == r->effective_ms) {
-			fail(l, l->line, "duplicate rule [%s] (first on line %u)", sec, o->line);
+			inifile_fail(&l->in, l->in.line, "duplicate rule [%s] (first on line %u)", sec, o->line);
 			return -EINVAL;
 		}
 	}
@@ -437,65 +409,15 @@ static int open_section(struct loader *l, const char *sec)
 	return 0;
 }
 
-static int section_header(struct loader *l, const char *line)
+/* A "[NAME @ date]" header, as the reader meets it: close the rule before, open the next. */
+static int on_section(struct inifile *f, const char *name)
 {
-	const char *p = line, *end;
-	char name[SECTION_MAX];
+	struct loader *l = (struct loader *)f;
 
-	if (l->line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
-		p += 3; /* inih skips a UTF-8 BOM on the first line */
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p != '[')
-		return 0;
-	/* inih reads an indented line after a key as a continuation of its value: a header must
-	 * start the line so that both readings agree */
-	if (p != line && (p[-1] == ' ' || p[-1] == '\t')) {
-		fail(l, l->line, "section header must start at the beginning of the line");
-		return -EINVAL;
-	}
-	end = strchr(p, ']');
-	if (!end)
-		return 0; /* inih reports the syntax error */
-	if ((size_t)(end - p - 1) >= sizeof(name)) {
-		fail(l, l->line, "section name longer than %zu characters", sizeof(name) - 1);
-		return -EINVAL;
-	}
-	snprintf(name, sizeof(name), "%.*s", (int)(end - p - 1), p + 1);
 	close_section(l);
-	if (l->failed)
+	if (l->in.failed)
 		return -EINVAL;
 	return open_section(l, name);
-}
-
-/* fgets() for inih, counting lines, refusing NUL bytes and over-long lines (config.c). */
-static char *counting_reader(char *str, int num, void *stream)
-{
-	struct loader *l = stream;
-	int i = 0, ch = EOF;
-
-	if (l->failed)
-		return NULL;
-	while (i < num - 1 && (ch = getc(l->f)) != EOF) {
-		if (ch == '\0') {
-			fail(l, l->line + 1, "NUL byte in the file (not a text file?)");
-			return NULL;
-		}
-		str[i++] = (char)ch;
-		if (ch == '\n')
-			break;
-	}
-	if (i == 0)
-		return NULL;
-	str[i] = '\0';
-	l->line++;
-	if (i == num - 1 && ch != '\n' && (ch = getc(l->f)) != EOF) {
-		fail(l, l->line, "line longer than %d characters", num - 2);
-		return NULL;
-	}
-	if (section_header(l, str) < 0)
-		return NULL;
-	return str;
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value)
@@ -503,32 +425,34 @@ static int handler(void *user, const char *section, const char *name, const char
 	struct loader *l = user;
 
 	(void)section; /* the reader tracks sections as they are read */
-	if (l->failed)
+	if (l->in.failed)
 		return 0;
 	if (!l->cur) {
-		fail(l, l->line, "key '%s' outside a [NAME @ YYYY-MM-DD] section", name);
+		inifile_fail(&l->in, l->in.line, "key '%s' outside a [NAME @ YYYY-MM-DD] section", name);
 		return 0;
 	}
 	for (int k = 0; k < _K_MAX; k++) {
 		if (strcmp(keys[k].name, name) != 0)
 			continue;
 		if (l->seen[k] && !keys[k].appends) {
-			fail(l, l->line, "duplicate key '%s' (first set on line %u)", name,
+			inifile_fail(&l->in, l->in.line, "duplicate key '%s' (first set on line %u)", name,
 			     l->seen[k]);
 			return 0;
 		}
 		if (!l->seen[k])
-			l->seen[k] = l->line;
+			l->seen[k] = l->in.line;
 		set_key(l, (enum key_id)k, value);
-		return l->failed ? 0 : 1;
+		return l->in.failed ? 0 : 1;
 	}
-	fail(l, l->line, "unknown key '%s' in [%s]", name, l->section);
+	inifile_fail(&l->in, l->in.line, "unknown key '%s' in [%s]", name, l->section);
 	return 0;
 }
 
 int dimweight_load(const char *path, struct dimweight_table **ret, char *err, size_t errlen)
 {
-	struct loader l = {.path = path, .err = err, .errlen = errlen};
+	struct loader l = {
+		.in = {.path = path, .err = err, .errlen = errlen, .on_section = on_section},
+	};
 	int r;
 
 	if (!path || !ret || !err || !errlen)
@@ -540,26 +464,14 @@ int dimweight_load(const char *path, struct dimweight_table **ret, char *err, si
 	l.t = calloc(1, sizeof(*l.t));
 	if (!l.t)
 		return -ENOMEM;
-	l.f = fopen(path, "re");
-	if (!l.f) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto err_free;
-	}
-	r = ini_parse_stream(counting_reader, &l, handler, &l);
-	fclose(l.f);
-	/* inih goes on after a syntax error and returns its line: report whichever came first */
-	if (r > 0 && (!l.failed || (l.failed_line && (unsigned)r < l.failed_line))) {
-		l.failed = false;
-		fail(&l, (unsigned)r, "syntax error (expected 'key = value' or '[section]')");
-	}
-	if (r < 0 && !l.failed)
-		fail(&l, 0, "cannot parse (out of memory)");
-	if (!l.failed)
+	r = inifile_parse(&l.in, handler, &l);
+	if (r < 0 && r != -EINVAL)
+		goto err_free; /* cannot open: the message is in err */
+	if (!l.in.failed)
 		close_section(&l);
-	if (!l.failed && !l.t->n_rules)
-		fail(&l, 0, "no rules (expected [NAME @ YYYY-MM-DD] sections)");
-	if (l.failed) {
+	if (!l.in.failed && !l.t->n_rules)
+		inifile_fail(&l.in, 0, "no rules (expected [NAME @ YYYY-MM-DD] sections)");
+	if (l.in.failed) {
 		r = -EINVAL;
 		goto err_free;
 	}
