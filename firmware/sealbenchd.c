@@ -424,7 +424,7 @@ int main(int argc, char **argv)
 						   .tls_ca = cfg.mqtt_tls_ca,
 						   .tls_cert = cfg.mqtt_tls_cert,
 						   .tls_key = cfg.mqtt_tls_key },
-			  ob, station_link_callbacks(), st, &link);
+			  ob, station_link_callbacks(st), st, &link);
 	if (r < 0) {
 		log_err("sealbenchd", "mqtt link to %s:%u: %s", cfg.mqtt_host, cfg.mqtt_port,
 			strerror(-r));

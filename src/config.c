@@ -130,6 +130,7 @@ static const struct key_schema station_schema[] = {
 	S("station", "data_dir", T_STR, false, data_dir, 0, 0, "/var/lib/sealbench"),
 	S("station", "dimweight_file", T_STR, false, dimweight_file, 0, 0, ""),
 	S("station", "key_path", T_STR, false, key_path, 0, 0, ""),
+	S("station", "lead_keys_dir", T_STR, false, lead_keys_dir, 0, 0, ""),
 	S("station", "session_idle_s", T_UINT, false, session_idle_s, 10, 86400, "900"),
 	S("station", "package_timeout_s", T_UINT, false, package_timeout_s, 10, 86400, "300"),
 	S("station", "order_timeout_ms", T_UINT, false, order_timeout_ms, 50, 60000, "1500"),
@@ -204,6 +205,8 @@ struct parse_ctx {
 	unsigned global_seen[SCHEMA_KEYS_MAX]; /* seen[] of station_schema (plain sections) */
 	struct station_cfg *st;
 	char section[PKG_ID_MAX * 2];
+	bool overlay;      /* reading a rules bundle: only [rules], [carrier], [box] */
+	bool skip_section; /* overlay: the [bundle] header, read by src/bundle.c */
 	/* board only */
 	struct board_cfg *board;
 };
@@ -592,6 +595,19 @@ static int open_section(struct parse_ctx *c, const char *section)
 	struct station_cfg *st = c->st;
 	const char *name;
 
+	c->skip_section = false;
+	if (c->overlay && strcmp(section, "bundle") == 0) {
+		c->skip_section = true; /* its keys are src/bundle.c's */
+		return 0;
+	}
+	if (c->overlay && strcmp(section, "rules") != 0 && strncmp(section, "carrier ", 8) != 0 &&
+	    strncmp(section, "box ", 4) != 0) {
+		inifile_fail(&c->in, c->in.line, "[%s] cannot be set by a rules bundle (only [rules], "
+			     "[carrier NAME] and [box CODE]; the rest is the station's own config)",
+			     section);
+		return -EINVAL;
+	}
+
 	if (strncmp(section, "carrier ", 8) == 0 || strncmp(section, "box ", 4) == 0) {
 		bool carrier = section[0] == 'c';
 
@@ -665,6 +681,8 @@ static int station_handler(void *user, const char *section, const char *name, co
 		inifile_fail(&c->in, c->in.line, "key '%s' outside any section", name);
 		return 0;
 	}
+	if (c->skip_section)
+		return 1;
 	if (c->schema) /* named catalog section */
 		return set_key(c, section, name, value) < 0 ? 0 : 1;
 	/* plain section: look up (section, key) in the global table */
@@ -757,6 +775,78 @@ static int check_tls(struct parse_ctx *c, struct station_cfg *st)
 	return r ?: resolve_against_config(c, "tls_key", st->mqtt_tls_key, sizeof(st->mqtt_tls_key));
 }
 
+/* Free what a half-built config holds: compiled patterns, the dim-weight table. regfree() of
+ * a zeroed (never compiled) regex_t is a no-op. */
+static void release(struct station_cfg *st)
+{
+	regfree(&st->order_pattern);
+	regfree(&st->box_pattern);
+	regfree(&st->badge_pattern);
+	for (unsigned i = 0; i < st->n_carriers; i++)
+		regfree(&st->carriers[i].pattern); /* compiled in close_section() */
+	st->n_carriers = 0;
+	dimweight_free(st->rules.dimweight);
+	st->rules.dimweight = NULL;
+}
+
+/* Everything after the keys are read: IDs, patterns, enumerations, TLS paths, the dim-weight
+ * data. @p path is the station config's path (relative files resolve against it); an overlay
+ * (rules bundle) has its paths resolved already and no [mqtt] of its own. */
+static int finish_station(struct parse_ctx *c, struct station_cfg *st, const char *path)
+{
+	int r = check_id(c, "id", st->station);
+
+	if (r == 0)
+		r = check_id(c, "site", st->site);
+	if (r == 0 && compile(c, "[scan] order_pattern", st->order_pattern_src,
+			      &st->order_pattern) < 0)
+		r = -EINVAL;
+	if (r == 0 &&
+	    compile(c, "[scan] box_pattern", st->box_pattern_src, &st->box_pattern) < 0)
+		r = -EINVAL;
+	if (r == 0 && st->badge_pattern_src[0] &&
+	    compile(c, "[scan] badge_pattern", st->badge_pattern_src, &st->badge_pattern) < 0)
+		r = -EINVAL;
+	if (r == 0 && strcmp(st->trigger_action, "none") != 0 &&
+	    strcmp(st->trigger_action, "accept") != 0) {
+		inifile_fail(&c->in, st_line(c, "station", "trigger_action"),
+		     "trigger_action: '%s' is not one of none, accept", st->trigger_action);
+		r = -EINVAL;
+	}
+	if (r == 0) {
+		int cs = addr_charset_from_string(st->rules.label_charset_src);
+
+		if (cs < 0) {
+			inifile_fail(&c->in, st_line(c, "rules", "label_charset"),
+			     "label_charset: '%s' is not one of ascii, latin1, cp1252",
+			     st->rules.label_charset_src);
+			r = -EINVAL;
+		} else {
+			st->rules.label_charset = (enum addr_charset)cs;
+		}
+	}
+	if (r == 0 && !c->overlay)
+		r = check_tls(c, st);
+	if (r == 0 && !c->overlay)
+		r = resolve_against_config(c, "lead_keys_dir", st->lead_keys_dir,
+					   sizeof(st->lead_keys_dir));
+	if (r == 0 && st->dimweight_file[0]) {
+		char dwerr[CONFIG_ERR_MAX];
+
+		if (!c->overlay)
+			r = resolve_against_config(c, "dimweight_file", st->dimweight_file,
+						   sizeof(st->dimweight_file));
+		if (r == 0 && dimweight_load(st->dimweight_file, &st->rules.dimweight, dwerr,
+					     sizeof(dwerr)) < 0) {
+			/* the data file's own file:line message */
+			snprintf(c->in.err, c->in.errlen, "%s (dimweight_file in %s)", dwerr, path);
+			c->in.failed = true;
+			r = -EINVAL;
+		}
+	}
+	return r;
+}
+
 int station_cfg_load(const char *path, struct station_cfg *ret, char *err, size_t errlen)
 {
 	struct parse_ctx c = {
@@ -786,70 +876,9 @@ int station_cfg_load(const char *path, struct station_cfg *ret, char *err, size_
 		r = finish_table(&c, NULL);
 	}
 	if (r == 0)
-		r = check_id(&c, "id", st->station);
-	if (r == 0)
-		r = check_id(&c, "site", st->site);
-	if (r == 0 && compile(&c, "[scan] order_pattern", st->order_pattern_src,
-			      &st->order_pattern) < 0)
-		r = -EINVAL;
-	if (r == 0 &&
-	    compile(&c, "[scan] box_pattern", st->box_pattern_src, &st->box_pattern) < 0)
-		r = -EINVAL;
-	if (r == 0 && st->badge_pattern_src[0] &&
-	    compile(&c, "[scan] badge_pattern", st->badge_pattern_src, &st->badge_pattern) < 0)
-		r = -EINVAL;
-	if (r == 0 && strcmp(st->trigger_action, "none") != 0 &&
-	    strcmp(st->trigger_action, "accept") != 0) {
-		inifile_fail(&c.in, st_line(&c, "station", "trigger_action"),
-		     "trigger_action: '%s' is not one of none, accept", st->trigger_action);
-		r = -EINVAL;
-	}
-	if (r == 0) {
-		int cs = addr_charset_from_string(st->rules.label_charset_src);
-
-		if (cs < 0) {
-			inifile_fail(&c.in, st_line(&c, "rules", "label_charset"),
-			     "label_charset: '%s' is not one of ascii, latin1, cp1252",
-			     st->rules.label_charset_src);
-			r = -EINVAL;
-		} else {
-			st->rules.label_charset = (enum addr_charset)cs;
-		}
-	}
-	if (r == 0)
-		r = check_tls(&c, st);
-	if (r == 0 && st->dimweight_file[0]) {
-		char dwerr[CONFIG_ERR_MAX];
-
-		if (st->dimweight_file[0] != '/') {
-			const char *slash = strrchr(path, '/');
-			char buf[CONFIG_PATH_MAX * 2];
-
-			snprintf(buf, sizeof(buf), "%.*s/%s", slash ? (int)(slash - path) : 1,
-				 slash ? path : ".", st->dimweight_file);
-			if (strlen(buf) >= sizeof(st->dimweight_file)) {
-				inifile_fail(&c.in, 0, "dimweight_file: path too long");
-				r = -EINVAL;
-			} else {
-				memcpy(st->dimweight_file, buf, strlen(buf) + 1);
-			}
-		}
-		if (r == 0 && dimweight_load(st->dimweight_file, &st->rules.dimweight, dwerr,
-					     sizeof(dwerr)) < 0) {
-			/* the data file's own file:line message */
-			snprintf(c.in.err, c.in.errlen, "%s (dimweight_file in %s)", dwerr, path);
-			c.in.failed = true;
-			r = -EINVAL;
-		}
-	}
+		r = finish_station(&c, st, path);
 	if (r < 0) {
-		/* regfree() of a zeroed (never compiled) or already freed regex_t is a no-op */
-		regfree(&st->order_pattern);
-		regfree(&st->box_pattern);
-		regfree(&st->badge_pattern);
-		/* carriers compiled so far */
-		for (unsigned i = 0; i < st->n_carriers; i++)
-			regfree(&st->carriers[i].pattern);
+		release(st);
 		free(st);
 		return r;
 	}
@@ -865,14 +894,59 @@ void station_cfg_done(struct station_cfg *cfg)
 	if (!cfg || !cfg->compiled)
 		return;
 	cfg->compiled = false;
-	dimweight_free(cfg->rules.dimweight);
-	cfg->rules.dimweight = NULL;
-	regfree(&cfg->order_pattern);
-	regfree(&cfg->box_pattern);
-	regfree(&cfg->badge_pattern); /* zeroed when never compiled: a no-op */
-	for (unsigned i = 0; i < cfg->n_carriers; i++)
-		regfree(&cfg->carriers[i].pattern);
-	cfg->n_carriers = 0;
+	release(cfg);
+}
+
+int station_cfg_overlay(const struct station_cfg *base, const char *name, const char *text,
+			size_t len, struct station_cfg *ret, char *err, size_t errlen)
+{
+	struct parse_ctx c = {
+		.in = {.path = name, .err = err, .errlen = errlen, .on_section = station_section,
+		       .data = text, .len = len},
+		.overlay = true,
+	};
+	struct station_cfg *st;
+	int r;
+
+	st = malloc(sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	/* the station's own settings stay; rules and catalogs come from the bundle alone, and
+	 * nothing compiled is shared with @p base */
+	memcpy(st, base, sizeof(*st));
+	memset(&st->rules, 0, sizeof(st->rules));
+	memset(st->carriers, 0, sizeof(st->carriers));
+	memset(st->boxes, 0, sizeof(st->boxes));
+	st->n_carriers = st->n_boxes = 0;
+	memset(&st->order_pattern, 0, sizeof(st->order_pattern));
+	memset(&st->box_pattern, 0, sizeof(st->box_pattern));
+	memset(&st->badge_pattern, 0, sizeof(st->badge_pattern));
+	st->compiled = false;
+	c.st = st;
+	r = inifile_parse(&c.in, station_handler, &c);
+	if (r == 0)
+		r = close_section(&c);
+	if (r == 0) {
+		/* defaults and required keys of [rules] only: the other plain sections keep the
+		 * station's values */
+		for (size_t i = 0; i < ARRAY_SIZE(station_schema); i++)
+			c.seen[i] = strcmp(station_schema[i].section, "rules") ? 1 : c.global_seen[i];
+		c.schema = station_schema;
+		c.n_schema = ARRAY_SIZE(station_schema);
+		c.base = st;
+		r = finish_table(&c, "rules");
+	}
+	if (r == 0)
+		r = finish_station(&c, st, base->path);
+	if (r < 0) {
+		release(st);
+		free(st);
+		return r;
+	}
+	st->compiled = true;
+	*ret = *st;
+	free(st);
+	return 0;
 }
 
 const struct box_cfg *station_cfg_find_box(const struct station_cfg *cfg, const char *code)

@@ -105,6 +105,9 @@ struct station_cfg {
 	char data_dir[CONFIG_PATH_MAX];
 	char dimweight_file[CONFIG_PATH_MAX]; /* resolved against the config file's directory */
 	char key_path[CONFIG_PATH_MAX]; /* "" = <data_dir>/station.key (resolved by sealbenchd) */
+	/* the leads' public keys, "<lead>.pub" each (src/bundle.h); "" = signed rules bundles
+	 * are not accepted (the config topics are not subscribed) */
+	char lead_keys_dir[CONFIG_PATH_MAX];
 	unsigned session_idle_s;
 	unsigned package_timeout_s;
 	unsigned order_timeout_ms;
@@ -163,6 +166,21 @@ int board_cfg_load(const char *path, const char *run_dir, struct board_cfg *ret,
  *         *ret holds nothing that needs releasing.
  */
 int station_cfg_load(const char *path, struct station_cfg *ret, char *err, size_t errlen);
+
+/**
+ * @brief A station config with its rules and catalogs replaced by a rules bundle's text.
+ *
+ * Everything of @p base but [rules], the [carrier NAME] and the [box CODE] sections is kept;
+ * those come from @p text alone (a [rules] key the text leaves out takes its default, as in a
+ * station config; [rules] version is required). A [bundle] section is skipped (it is the
+ * header src/bundle.c reads); any other section is an error. Patterns are compiled and the
+ * dim-weight data is loaded again for the result, so it shares nothing with @p base.
+ * @param name names the text in errors ("name:line: message"), e.g. "bundle site/7".
+ * @return 0 and *ret (release with station_cfg_done()); -EINVAL with the message in @p err;
+ *         -ENOMEM. @p ret is untouched on failure.
+ */
+int station_cfg_overlay(const struct station_cfg *base, const char *name, const char *text,
+			size_t len, struct station_cfg *ret, char *err, size_t errlen);
 
 /** @brief Free the compiled patterns. Safe on a zeroed or already-released config. */
 void station_cfg_done(struct station_cfg *cfg);

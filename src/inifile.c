@@ -98,7 +98,11 @@ int inifile_parse(struct inifile *f, ini_handler handler, void *user)
 	f->line = 0;
 	f->failed = false;
 	f->failed_line = 0;
-	f->fp = fopen(f->path, "re");
+	if (f->data && !f->len) {
+		f->fp = NULL; /* fmemopen() refuses a zero-length buffer: an empty text */
+		return 0;
+	}
+	f->fp = f->data ? fmemopen((void *)f->data, f->len, "r") : fopen(f->path, "re");
 	if (!f->fp) {
 		r = -errno;
 		snprintf(f->err, f->errlen, "%s: %s", f->path, strerror(errno));

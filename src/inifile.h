@@ -32,6 +32,10 @@ struct inifile {
 	 */
 	int (*on_section)(struct inifile *f, const char *name);
 	const char *no_sections; /* with on_section NULL: "board files" in the error text */
+	/* optional: read these bytes instead of the file at path (path names them in errors,
+	 * e.g. "bundle site/7") */
+	const char *data;
+	size_t len;
 
 	unsigned line;        /* the line being handled (1-based) */
 	bool failed;          /* an error is recorded; reading stops */
@@ -47,7 +51,7 @@ void inifile_fail(struct inifile *f, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /**
- * @brief Read f->path with inih, calling @p handler(user, section, name, value) per key.
+ * @brief Read f->path (or f->data / f->len when data is set) with inih, calling @p handler(user, section, name, value) per key.
  *        The handler records problems with inifile_fail() and returns 0 to stop.
  * @return 0; -errno when the file cannot be opened; -EINVAL for any content error. f->err
  *         holds the message on failure.

@@ -27,6 +27,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "src/durable.h"
 #include "src/sign.h"
 
 /* Largest key file we read: an Ed25519 PKCS#8 PEM is 119 bytes; anything near this is not
@@ -45,9 +46,6 @@
 /* Mode of the private key file and of public key files. */
 #define KEY_FILE_MODE	 0600
 #define PUBKEY_FILE_MODE 0644
-
-/* Suffix of the temporary file a new key file is written to. */
-#define TMP_SUFFIX ".tmp"
 
 struct sign_key {
 	EVP_PKEY *pkey;
@@ -88,107 +86,6 @@ static int read_bounded(int fd, char *buf, size_t cap, size_t *ret_len)
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* fsync the directory holding @path, so that a new name in it survives a power cut. */
-static int fsync_parent(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t n;
-	int fd, r = 0;
-
-	if (!slash) {
-		snprintf(dir, sizeof(dir), ".");
-	} else {
-		n = slash == path ? 1 : (size_t)(slash - path);
-		if (n >= sizeof(dir))
-			return -ENAMETOOLONG;
-		memcpy(dir, path, n);
-		dir[n] = '\0';
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-/* Move @from to @to unless @to exists (-EEXIST). renameat2(RENAME_NOREPLACE) where the file
- * system has it, else link() + unlink(), which never replaces either. */
-static int move_noreplace(const char *from, const char *to)
-{
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
-		return -errno;
-	if (link(from, to) < 0)
-		return -errno;
-	unlink(from);
-	return 0;
-}
-
-/*
- * Create @path with @data, durably and without replacing an existing file (-EEXIST). The
- * temporary "<path>.tmp" is created with O_EXCL and O_NOFOLLOW (a planted symlink or file is
- * not written through); a leftover of an earlier crash is removed first.
- */
-static int write_new_file(const char *path, const void *data, size_t len, mode_t mode)
-{
-	char tmp[PATH_MAX];
-	int fd, r;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s" TMP_SUFFIX, path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	if (unlink(tmp) < 0 && errno != ENOENT)
-		return -errno;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	/* the umask may have taken bits away; the mode must be exactly @mode */
-	if (fchmod(fd, mode) < 0) {
-		r = -errno;
-		goto err_close;
-	}
-	r = write_all(fd, data, len);
-	if (r < 0)
-		goto err_close;
-	if (fsync(fd) < 0) {
-		r = -errno;
-		goto err_close;
-	}
-	if (close(fd) < 0) {
-		r = -errno;
-		goto err_unlink;
-	}
-	r = move_noreplace(tmp, path);
-	if (r < 0)
-		goto err_unlink;
-	return fsync_parent(path);
-
-err_close:
-	close(fd);
-err_unlink:
-	unlink(tmp);
-	return r;
-}
 
 /* ---- keys ------------------------------------------------------------------------------ */
 
@@ -315,7 +212,7 @@ static int key_store(const struct sign_key *key, const char *path)
 		r = -EIO;
 		goto out;
 	}
-	r = write_new_file(path, data, (size_t)len, KEY_FILE_MODE);
+	r = durable_write_file(path, data, (size_t)len, KEY_FILE_MODE, false);
 out:
 	BIO_free(bio);
 	return r;
@@ -526,5 +423,5 @@ int sign_pubkey_save(const char *path, const uint8_t pub[SIGN_PUBKEY_BYTES])
 	if (r < 0)
 		return r;
 	text[SIGN_PUBKEY_B64_LEN] = '\n';
-	return write_new_file(path, text, SIGN_PUBKEY_B64_LEN + 1, PUBKEY_FILE_MODE);
+	return durable_write_file(path, text, SIGN_PUBKEY_B64_LEN + 1, PUBKEY_FILE_MODE, false);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hal/clock.h"
+#include "src/bundle.h"
 #include "src/ev.h"
 #include "src/indicator.h"
 #include "src/log.h"
@@ -39,6 +40,11 @@
 /** A device that went away is re-opened after this, doubling up to the cap (unplug/replug). */
 #define REOPEN_MIN_NS (1 * NSEC_PER_SEC)
 #define REOPEN_MAX_NS (30 * NSEC_PER_SEC)
+/** A bundle that arrives mid-package waits for the package to end; while it waits, the
+ * station looks again this often in case no state change comes to wake it. */
+#define BUNDLE_APPLY_RETRY_NS (2 * NSEC_PER_SEC)
+/** Room for where the rules in force come from: "station.conf" or "site bundle 7". */
+#define RULES_SOURCE_MAX BUNDLE_NAME_MAX
 /** Room for a device model string in the record. */
 #define MODEL_MAX 64
 
@@ -75,9 +81,20 @@ struct station {
 	uint64_t capture_ns; /* when the pending capture was asked for */
 	char last_error[LAST_ERROR_MAX];
 	char pubkey_b64[SIGN_PUBKEY_B64_MAX]; /* announced in the status */
+
+	/* signed rules bundles (src/bundle.h); NULL store = [station] lead_keys_dir unset */
+	struct bundle_trust trust;
+	struct bundle_store *bundles;
+	struct station_cfg *checked_cfg; /* built by check_bundle() for the bundle on offer */
+	struct station_cfg *pending_cfg; /* accepted, waits for the package in progress */
+	char pending_name[BUNDLE_NAME_MAX];
+	struct ev_source *bundle_timer;
+	char rules_source[RULES_SOURCE_MAX];
+	char bundle_rejected[BUNDLE_ERR_MAX]; /* the last refusal, for the status */
 };
 
 static void set_error(struct station *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void apply_if_between(struct station *st);
 
 static void status_changed(struct station *st)
 {
@@ -106,6 +123,10 @@ static void op_indicate(void *ud, enum indication ind, const char *text)
 	indicator_show(st->ind, ind, text);
 	log_info("station", "[%s] %s", indication_to_string(ind), text);
 	status_changed(st);
+	/* a rules bundle waiting for the package to end: apply it from the loop, not from
+	 * inside the pipeline's call */
+	if (st->pending_cfg)
+		ev_timer_arm_in(st->bundle_timer, 1);
 }
 
 static int op_capture(void *ud)
@@ -361,6 +382,8 @@ static int on_scanner(struct ev_source *s, int fd, uint32_t revents, void *userd
 	int r;
 
 	(void)s, (void)fd, (void)revents;
+	/* a scan or badge may start a package: pending rules first (apply_if_between) */
+	apply_if_between(st);
 	/* 2 KB: keep it off the stack of the loop */
 	scan = malloc(sizeof(*scan));
 	if (!scan)
@@ -386,6 +409,8 @@ static int on_badge(struct ev_source *s, int fd, uint32_t revents, void *userdat
 	int r;
 
 	(void)s, (void)fd, (void)revents;
+	/* a scan or badge may start a package: pending rules first (apply_if_between) */
+	apply_if_between(st);
 	while ((r = badge_on_readable(st->parts.badge, &b)) != -EAGAIN) {
 		if (r == 0) {
 			pipeline_on_badge(st->pl, b.id, b.t_ns);
@@ -570,6 +595,16 @@ static int publish_status(struct station *st)
 	cJSON_AddNumberToObject(root, "outbox_bytes", (double)os.unacked_bytes);
 	cJSON_AddNumberToObject(root, "last_seq", (double)os.last_seq);
 	cJSON_AddStringToObject(root, "rules_version", st->parts.cfg->rules.version);
+	cJSON_AddStringToObject(root, "rules_source", st->rules_source);
+	if (st->bundles) {
+		const struct bundle *bs = bundle_store_get(st->bundles, BUNDLE_SITE);
+		const struct bundle *bt = bundle_store_get(st->bundles, BUNDLE_STATION);
+
+		cJSON_AddNumberToObject(root, "bundle_site", bs ? (double)bs->version : 0);
+		cJSON_AddNumberToObject(root, "bundle_station", bt ? (double)bt->version : 0);
+		cJSON_AddStringToObject(root, "bundle_pending", st->pending_name);
+		cJSON_AddStringToObject(root, "bundle_rejected", st->bundle_rejected);
+	}
 	for (int d = 0; d < _DEV_MAX; d++)
 		cJSON_AddStringToObject(devs, dev_names[d], st->dev_down[d] ? "down" : "ok");
 	cJSON_AddStringToObject(root, "last_error", st->last_error);
@@ -658,6 +693,179 @@ void station_report_error(struct station *st, const char *text)
 	set_error(st, "%s", text);
 }
 
+/* ---- signed rules bundles (src/bundle.h) ----------------------------------------------- */
+
+static void cfg_destroy(struct station_cfg *cfg)
+{
+	if (!cfg)
+		return;
+	station_cfg_done(cfg);
+	free(cfg);
+}
+
+/* bundle_store_offer()'s content check: the bundle must read as our rules and catalogs. The
+ * config it builds is kept for apply_bundle(), so the text is parsed once. */
+static int check_bundle(void *userdata, const struct bundle *b, char *err, size_t errlen)
+{
+	struct station *st = userdata;
+	struct station_cfg *cfg = malloc(sizeof(*cfg));
+	int r;
+
+	if (!cfg)
+		return -ENOMEM;
+	r = station_cfg_overlay(st->parts.cfg, b->name, b->text, b->text_len, cfg, err, errlen);
+	if (r < 0) {
+		free(cfg);
+		return r;
+	}
+	cfg_destroy(st->checked_cfg);
+	st->checked_cfg = cfg;
+	return 0;
+}
+
+static bool between_packages(const struct station *st)
+{
+	enum pipeline_state s = pipeline_get_state(st->pl);
+
+	return s == PL_NO_PACKER || s == PL_READY;
+}
+
+/* Put the pending rules in force, in place: the pipeline and the record builder hold the
+ * config by pointer, and this runs between two loop events, never inside a package. */
+static void apply_pending(struct station *st)
+{
+	struct station_cfg *cfg = st->pending_cfg;
+
+	station_cfg_done(st->parts.cfg);
+	*st->parts.cfg = *cfg;
+	free(cfg);
+	st->pending_cfg = NULL;
+	snprintf(st->rules_source, sizeof(st->rules_source), "%s", st->pending_name);
+	st->pending_name[0] = '\0';
+	log_notice("station", "rules now from %s (rules version %s, %u carriers, %u boxes)",
+		   st->rules_source, st->parts.cfg->rules.version, st->parts.cfg->n_carriers,
+		   st->parts.cfg->n_boxes);
+	status_changed(st);
+}
+
+/* Before the station reads the next scan or badge (which may start a package), and from the
+ * timer: the pending rules go in force if no package is in progress. */
+static void apply_if_between(struct station *st)
+{
+	if (st->pending_cfg && between_packages(st))
+		apply_pending(st);
+}
+
+static int on_bundle_timer(struct ev_source *s, uint64_t now_ns, void *userdata)
+{
+	struct station *st = userdata;
+
+	(void)now_ns;
+	apply_if_between(st);
+	if (st->pending_cfg)
+		ev_timer_arm_in(s, BUNDLE_APPLY_RETRY_NS);
+	return 0;
+}
+
+/* Make @p cfg (owned) the rules to apply as soon as no package is in progress. */
+static void set_pending(struct station *st, struct station_cfg *cfg, const char *name)
+{
+	cfg_destroy(st->pending_cfg);
+	st->pending_cfg = cfg;
+	snprintf(st->pending_name, sizeof(st->pending_name), "%s", name);
+	if (between_packages(st)) {
+		apply_pending(st);
+		return;
+	}
+	log_notice("station", "%s accepted: it applies when the package in progress ends", name);
+	ev_timer_arm_in(st->bundle_timer, BUNDLE_APPLY_RETRY_NS);
+	status_changed(st);
+}
+
+static void cb_config(void *userdata, bool station_scope, const void *payload, size_t len)
+{
+	struct station *st = userdata;
+	enum bundle_scope scope = station_scope ? BUNDLE_STATION : BUNDLE_SITE;
+	const struct bundle *b = NULL;
+	char err[BUNDLE_ERR_MAX] = "";
+	int r;
+
+	if (!st->bundles)
+		return;
+	if (len == 0) {
+		/* a retained message cleared on the broker: what the station keeps stays */
+		log_info("station", "%s config topic is empty; the kept rules stay in force",
+			 bundle_scope_to_string(scope));
+		return;
+	}
+	r = bundle_store_offer(st->bundles, scope, payload, len, clock_wall_ms(), check_bundle, st,
+			       &b, err, sizeof(err));
+	if (r == BUNDLE_SAME)
+		return;
+	if (r < 0) {
+		cfg_destroy(st->checked_cfg);
+		st->checked_cfg = NULL;
+		log_warn("station", "rules bundle REFUSED, the rules in force stay: %s", err);
+		snprintf(st->bundle_rejected, sizeof(st->bundle_rejected), "%s", err);
+		status_changed(st);
+		return;
+	}
+	log_notice("station", "%s from lead %s accepted and kept", b->name, b->lead);
+	if (scope == BUNDLE_SITE && bundle_store_get(st->bundles, BUNDLE_STATION)) {
+		/* the station's own bundle outranks the site's: kept for when that one goes */
+		log_notice("station", "%s stays in force over %s",
+			   bundle_store_get(st->bundles, BUNDLE_STATION)->name, b->name);
+		cfg_destroy(st->checked_cfg);
+		st->checked_cfg = NULL;
+		status_changed(st);
+		return;
+	}
+	set_pending(st, st->checked_cfg, b->name);
+	st->checked_cfg = NULL;
+}
+
+/* At start: the kept bundles (station's own first), applied before the first package. A kept
+ * bundle that no longer reads as config (the station's own config changed under it) is loud,
+ * and the station runs on the next one, or on station.conf. */
+static int load_bundles(struct station *st)
+{
+	struct station_cfg *cfg = st->parts.cfg;
+	char err[BUNDLE_ERR_MAX] = "";
+	int r;
+
+	snprintf(st->rules_source, sizeof(st->rules_source), "station.conf");
+	if (!cfg->lead_keys_dir[0])
+		return 0;
+	st->trust = (struct bundle_trust){
+		.keys_dir = cfg->lead_keys_dir, .site = cfg->site, .station = cfg->station,
+	};
+	r = bundle_store_open(cfg->data_dir, &st->trust, &st->bundles, err, sizeof(err));
+	if (r < 0)
+		return r;
+	if (err[0]) {
+		log_err("station", "%s", err);
+		set_error(st, "%s", err);
+	}
+	for (int sc = BUNDLE_STATION; sc >= BUNDLE_SITE; sc--) {
+		const struct bundle *b = bundle_store_get(st->bundles, (enum bundle_scope)sc);
+
+		if (!b)
+			continue;
+		err[0] = '\0';
+		if (check_bundle(st, b, err, sizeof(err)) == 0) {
+			set_pending(st, st->checked_cfg, b->name);
+			st->checked_cfg = NULL;
+			if (b->expires_ms <= clock_wall_ms())
+				log_warn("station", "%s has expired; it stays in force until a lead "
+					 "publishes a newer one", b->name);
+			return 0;
+		}
+		log_err("station", "kept %s cannot be applied: %s", b->name, err);
+		set_error(st, "kept %s cannot be applied: %s", b->name, err);
+	}
+	return 0;
+}
+
 /* ---- link callbacks -------------------------------------------------------------------- */
 
 static void cb_connection(void *userdata, bool up, const char *reason)
@@ -721,9 +929,18 @@ static const struct mqtt_link_callbacks link_cbs = {
 	.on_error = cb_link_error,
 };
 
-const struct mqtt_link_callbacks *station_link_callbacks(void)
+/* the same, and the config topics: only with lead keys to check bundles against */
+static const struct mqtt_link_callbacks link_cbs_bundles = {
+	.on_connection = cb_connection,
+	.on_acked = cb_acked,
+	.on_order_response = cb_order_response,
+	.on_error = cb_link_error,
+	.on_config = cb_config,
+};
+
+const struct mqtt_link_callbacks *station_link_callbacks(const struct station *st)
 {
-	return &link_cbs;
+	return st->bundles ? &link_cbs_bundles : &link_cbs;
 }
 
 /* ---- life ------------------------------------------------------------------------------ */
@@ -785,7 +1002,13 @@ int station_new(const struct station_parts *parts, struct station **ret)
 	r = ev_add_timer(ev, on_check_timer, st, &st->check_timer);
 	if (r < 0)
 		goto err;
+	r = ev_add_timer(ev, on_bundle_timer, st, &st->bundle_timer);
+	if (r < 0)
+		goto err;
 	r = pipeline_new(parts->cfg, &station_pipeline_ops, st, &st->pl);
+	if (r < 0)
+		goto err;
+	r = load_bundles(st);
 	if (r < 0)
 		goto err;
 	r = watch(st, DEV_SCALE, parts->scale ? scale_get_fd(parts->scale) : -1, on_scale);
@@ -828,6 +1051,10 @@ void station_free(struct station *st)
 	ev_source_free(st->reopen_timer);
 	ev_source_free(st->storage_timer);
 	ev_source_free(st->check_timer);
+	ev_source_free(st->bundle_timer);
+	cfg_destroy(st->pending_cfg);
+	cfg_destroy(st->checked_cfg);
+	bundle_store_free(st->bundles);
 	pipeline_free(st->pl);
 	ev_source_free(st->prune_timer);
 	ev_source_free(st->status_timer);

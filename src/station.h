@@ -35,7 +35,9 @@ struct station;
  */
 struct station_parts {
 	struct ev *ev;
-	const struct station_cfg *cfg;
+	/* the station replaces its rules and catalogs in place when a lead's signed bundle is
+	 * applied (src/bundle.h), between two packages */
+	struct station_cfg *cfg;
 	const struct board_cfg *board; /* for re-opening a device after it went away */
 	const char *firmware_version;
 	struct scale *scale;
@@ -63,8 +65,11 @@ void station_free(struct station *st);
  */
 void station_set_link(struct station *st, struct mqtt_link *link);
 
-/** @brief The link callbacks the station implements; userdata is the station. */
-const struct mqtt_link_callbacks *station_link_callbacks(void);
+/**
+ * @brief The link callbacks the station implements; userdata is the station. With
+ *        [station] lead_keys_dir set they include the config topics (signed rules bundles).
+ */
+const struct mqtt_link_callbacks *station_link_callbacks(const struct station *st);
 
 /** ev_run() returns this when the outbox failed its full integrity check (see station.c). */
 #define STATION_EXIT_OUTBOX_DAMAGED 3

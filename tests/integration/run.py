@@ -380,6 +380,163 @@ def test_codes_badge_barcode_and_pedal():
         st.stop()
 
 
+def bundle_sections(conf_text, **changes):
+    """The [rules], [carrier] and [box] sections of a station config, [rules] keys changed."""
+    out, keep, section = [], False, ""
+    for line in conf_text.splitlines():
+        if line.startswith("["):
+            section = line.strip()[1:-1]
+            keep = section == "rules" or section.startswith(("carrier ", "box "))
+        if not keep:
+            continue
+        key = line.split("=", 1)[0].strip()
+        if section == "rules" and "=" in line and key in changes:
+            line = "%s = %s" % (key, changes[key])
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def test_signed_rules_bundle():
+    """A lead's signed rules bundle is applied (and changes what blocks); forged, wrong-key,
+    expired, rolled-back, wrong-scope, truncated and oversized bundles are refused, the rules
+    in force stay; the kept bundle is in force again after a restart."""
+    st = new_station("bundle")
+    rules_tool = os.path.join(ARGS.bin, "sealbench-rules")
+    leads = os.path.join(st.dir, "leads")
+    os.makedirs(leads)
+    with open(os.path.join(ROOT, "boards/sim/station.conf")) as f:
+        base = f.read()
+    conf = base.replace("dimweight_file = ../../firmware/dimweight.conf",
+                        "dimweight_file = %s" % os.path.join(ROOT, "firmware/dimweight.conf"))
+    conf = conf.replace("[station]\n", "[station]\nlead_keys_dir = %s\n" % leads, 1)
+    st.conf = os.path.join(st.dir, "station.conf")
+    with open(st.conf, "w") as f:
+        f.write(conf)
+
+    def tool(*args, ok=True):
+        p = subprocess.run([rules_tool] + list(args), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=60, cwd=st.dir)
+        check((p.returncode == 0) == ok, "sealbench-rules %s: rc %d: %s" %
+              (args[0], p.returncode, p.stdout.strip()))
+        return p.stdout
+
+    def sign(name, version, key="lead.key", lead="L-9001", site="wh1", stations="*",
+             expires="30", issued=None, **changes):
+        rules = os.path.join(st.dir, name + ".conf")
+        changes.setdefault("version", "bundle-%s" % name)
+        with open(rules, "w") as f:
+            f.write(bundle_sections(base, **changes))
+        out = os.path.join(st.dir, name + ".json")
+        tool("sign", "--key", key, "--lead", lead, "--site", site, "--stations", stations,
+             "--version", str(version), "--expires", expires, rules, "-o", out,
+             *(["--issued", issued] if issued else []))
+        return out
+
+    def publish_raw(path):
+        p = subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(st.broker.port),
+                            "-V", "mqttv5", "-q", "1", "-r", "-t", "sealbench/v1/wh1/config",
+                            "-f", path], timeout=30, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        check(p.returncode == 0, "mosquitto_pub: %s" % p.stdout)
+
+    def refused(path, why, raw=False):
+        if raw:
+            publish_raw(path)
+        else:
+            tool("publish", "--port", str(st.broker.port), path)
+        line = st.daemon.wait_line(lambda l: "REFUSED" in l, 20)
+        check(why in line, "refusal %r does not say %r" % (line.strip(), why))
+
+    def status(pred, what):
+        """The station's status once it satisfies pred (it folds changes for up to 1 s)."""
+        sub = rig.Proc("status", ["mosquitto_sub", "-h", "127.0.0.1", "-p",
+                                  str(st.broker.port), "-V", "mqttv5", "-t",
+                                  "sealbench/v1/wh1/st01/status"],
+                       os.path.join(st.dir, "status.log"))
+        try:
+            line = sub.wait_line(lambda l: l.startswith("{") and pred(json.loads(l)), 20)
+        except rig.RigError:
+            raise Fail("status never showed %s (see %s/status.log)" % (what, st.dir))
+        finally:
+            sub.kill()
+        return json.loads(line)
+
+    try:
+        tool("keygen", "--key", "lead.key", "--pub", os.path.join(leads, "L-9001.pub"))
+        tool("keygen", "--key", "rogue.key", "--pub", "rogue.pub")
+        good = sign("good", 3, signature_threshold_cents="100000",
+                    high_value_cents="100000")
+        orders, scn = packages(8000, ["high_value_nosig", "plain", "plain"])
+        st.set_orders(orders)
+        st.broker.start()
+        st.start_sink()
+        st.start_daemon()
+        status(lambda s: s["rules_source"] == "station.conf", "rules from station.conf")
+        tool("publish", "--port", str(st.broker.port), good)
+        st.daemon.wait_line(lambda l: "rules now from site bundle 3" in l, 20)
+
+        # what blocked under station.conf (89,900 cents without signature) seals now
+        lines = [l for l in scn[0] if l not in ("expect-text BLOCKED", "expect red",
+                                                  "badge L-9001")]
+        path = os.path.join(st.dir, "s1.scn")
+        rig.write_scenario(path, [lines])
+        check(st.run_scenario(path) == 0, "package under the bundle's rules did not seal "
+              "without a lead (see %s/sim.log)" % st.dir)
+        verify_all(st, 1)
+        rec = json.loads(st.station_records()[0][1])
+        check(rec["rules"]["version"] == "bundle-good", "record rules version %r" %
+              rec["rules"]["version"])
+        check(not rec["override"], "an override where none was needed")
+
+        # refusals: each leaves the bundle in force
+        with open(good) as f:
+            env = json.load(f)
+        forged = dict(env, bundle=env["bundle"].replace("100000", "900000"))
+        with open(os.path.join(st.dir, "forged.json"), "w") as f:
+            json.dump(forged, f)
+        refused(os.path.join(st.dir, "forged.json"), "signature", raw=True)
+        refused(sign("rogue", 4, key="rogue.key"), "signature")
+        refused(sign("stranger", 4, key="rogue.key", lead="L-7777"), "no key here")
+        refused(sign("expired", 4, issued="2025-01-01T00:00:00Z",
+                     expires="2026-01-01T00:00:00Z"), "expired")
+        refused(sign("old", 2), "rolled back")
+        refused(sign("wrongsite", 4, site="wh2"), "site 'wh2'", raw=True)
+        refused(sign("otherstation", 4, stations="st02,st03"), "not for station 'st01'")
+        with open(os.path.join(st.dir, "cut.json"), "w") as f:
+            f.write(json.dumps(env)[:400])
+        refused(os.path.join(st.dir, "cut.json"), "truncated", raw=True)
+        with open(os.path.join(st.dir, "big.json"), "w") as f:
+            f.write(" " * (256 * 1024 + 1))
+        refused(os.path.join(st.dir, "big.json"), "larger than", raw=True)
+        s = status(lambda s: "larger than" in s["bundle_rejected"], "the last refusal")
+        check(s["rules_source"] == "site bundle 3" and s["bundle_site"] == 3 and
+              s["rules_version"] == "bundle-good", "status after refusals: %s" % s)
+
+        # a bundle arriving mid-package waits for that package to end: each record is sealed
+        # under one rule set
+        cut = scn[1].index('expect-text "place package"') + 1
+        rig.write_scenario(os.path.join(st.dir, "s2.scn"), [scn[1][:cut]], badge_in=False)
+        check(st.run_scenario(os.path.join(st.dir, "s2.scn")) == 0, "first half failed")
+        tool("publish", "--port", str(st.broker.port), sign("five", 5))
+        st.daemon.wait_line(lambda l: "applies when the package in progress ends" in l, 20)
+        rig.write_scenario(os.path.join(st.dir, "s3.scn"), [scn[1][cut:], scn[2]],
+                           badge_in=False)
+        check(st.run_scenario(os.path.join(st.dir, "s3.scn")) == 0, "second half failed")
+        verify_all(st, 3)
+        versions = [json.loads(r[1])["rules"]["version"] for r in st.station_records()]
+        check(versions == ["bundle-good", "bundle-good", "bundle-five"],
+              "rules versions of the records: %s" % versions)
+
+        # the kept bundle is in force again after a restart, before the broker delivers it
+        st.daemon.stop()
+        st.broker.stop()
+        st.start_daemon(wait_ready=False)
+        st.daemon.wait_line(lambda l: "rules now from site bundle 5" in l, 20)
+        st.daemon.wait_line(lambda l: "ready:" in l, 20)
+    finally:
+        st.stop()
+
+
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
 
 
