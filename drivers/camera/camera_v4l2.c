@@ -281,6 +281,22 @@ static int v4l2_capture(struct camera *c)
 	return 0;
 }
 
+/*
+ * The video fd is drained: take it out of our epoll set and put it back. epoll joins a file's
+ * wait queues only at EPOLL_CTL_ADD, and some drivers' poll() joins its queue only when no
+ * frame is ready (v4l2loopback 0.13: a writer that wrote before our STREAMON, or faster than
+ * we read, leaves the capture side never woken again; every capture then times out).
+ * Re-adding while drained makes such a driver join; vb2 drivers always join and are not
+ * affected. One DEL + ADD per dequeue burst, only while streaming.
+ */
+static int rearm(struct camera_v4l2 *p)
+{
+	int fd = hal_v4l2_get_fd(p->dev);
+
+	epoll_mod(p, EPOLL_CTL_DEL, fd);
+	return epoll_mod(p, EPOLL_CTL_ADD, fd);
+}
+
 /* The request is over (delivered, failed or timed out). */
 static void idle(struct camera_v4l2 *p)
 {
@@ -338,8 +354,12 @@ static int v4l2_on_readable(struct camera *c, struct camera_frame *ret)
 		}
 		for (;;) {
 			r = hal_v4l2_dequeue(p->dev, &b);
-			if (r == -EAGAIN)
+			if (r == -EAGAIN) {
+				r = rearm(p);
+				if (r < 0)
+					return fail(p, r);
 				break;
+			}
 			if (r < 0)
 				return fail(p, r);
 			if (p->wanted == 0) {

@@ -5,12 +5,15 @@
 sealbenchd runs on boards/vm/board.conf against the VM's simulated devices (vm-check devices:
 uinput scanner and badge, vivid camera, HID POS scale gadget, gpio-sim light and pedal), with
 a private mosquitto on 127.0.0.1 and the central sink, all from tools/sealbench_rig.py. A
-packer badges in and packs three packages (plain, fragile -> photo, plain) through the real
-devices; every record must reach the sink. Prints PASS/FAIL lines like vm-check.
+packer badges in and packs four packages (plain, fragile -> photo, high value without a
+signature service -> BLOCKED with the red light read back from gpio-sim until a lead badges
+over the real badge reader, plain) through the real devices; every record must reach the
+sink. Prints PASS/FAIL lines like vm-check.
 
 Usage: tests/vm/e2e.py --bin BUILD_DIR
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -21,7 +24,8 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import sealbench_rig as rig  # noqa: E402
 
 STEP_TIMEOUT = 30
-KINDS = ["plain", "fragile", "plain"]
+KINDS = ["plain", "fragile", "high_value_nosig", "plain"]
+LEAD = "L-9001"
 # Device identities every record must carry: the HID scale gadget and the uinput scanner.
 REAL_DEVICES = ["0922:8003", "sealbench vm scanner"]
 
@@ -32,12 +36,19 @@ def report(ok, name, detail):
 
 
 def device(dev, cmd):
-    """One command to the device server; its reply must be "ok"."""
+    """One command to the device server; its reply must start with "ok". Returns it."""
     dev.p.stdin.write(cmd + "\n")
     dev.p.stdin.flush()
-    reply = dev.wait_line(lambda l: l == "ok" or l.startswith("error"), STEP_TIMEOUT)
-    if reply != "ok":
+    reply = dev.wait_line(lambda l: l.startswith("ok") or l.startswith("error"), STEP_TIMEOUT)
+    if not reply.startswith("ok"):
         raise rig.RigError("device server: %s" % reply)
+    return reply
+
+
+def lights(dev):
+    """The stack light as gpio-sim's line values: {"red": "1", ...}."""
+    reply = device(dev, "lights")
+    return dict(kv.split("=", 1) for kv in reply.split()[2:])
 
 
 def main():
@@ -70,6 +81,7 @@ def main():
         device(dev, "badge P-1001")
         st.daemon.wait_line(lambda l: "badged in" in l, STEP_TIMEOUT)
         for i, lines in enumerate(packages):
+            sealed_lights = {}
             # The simulator's scenario lines, played on the real devices.
             for ln in lines:
                 if ln.startswith("#") or not ln.strip():
@@ -80,8 +92,31 @@ def main():
                 elif verb == "expect-text":
                     text = arg.strip('"')
                     st.daemon.wait_line(lambda l, t=text: t in l, STEP_TIMEOUT)
-            report(True, "e2e.package%d" % i, "%s sealed" % KINDS[i])
+                    if text == "Sealed":
+                        # Green on the real lines (set before the text is logged).
+                        sealed_lights = lights(dev)
+                elif verb == "expect":
+                    # The indicator sets the lines before it logs the text waited for above.
+                    got = lights(dev)
+                    ok = got.get(arg) == "1" and all(
+                        got.get(c) == "0" for c in ("red", "amber", "green") if c != arg)
+                    report(ok, "e2e.package%d.%s" % (i, arg), "%s while blocked: gpio-sim "
+                           "lines %s" % (arg, " ".join("%s=%s" % kv for kv in got.items())))
+                    if not ok:
+                        raise rig.RigError("the stack light is not %s" % arg)
+            got = sealed_lights
+            if got.get("green") != "1" or got.get("red") != "0":
+                raise rig.RigError("package %d sealed but the stack light reads %s" % (i, got))
+            report(True, "e2e.package%d" % i, "%s sealed, stack light green" % KINDS[i])
         records = st.station_records()  # (id, json, photo_sha256)
+        # The blocked package carries the lead's override, badged on the real reader.
+        blocked = KINDS.index("high_value_nosig")
+        ovr = json.loads(records[blocked][1]).get("override") if len(records) > blocked \
+            else None
+        ovr_ok = report(isinstance(ovr, dict) and LEAD in json.dumps(ovr), "e2e.override",
+                        "record %s: override %s" % (
+                            records[blocked][0] if len(records) > blocked else "?",
+                            json.dumps(ovr)))
         photos = sum(1 for r in records if r[2])
         # The records name the real devices they were measured with.
         real = sum(1 for r in records if all(d in r[1] for d in REAL_DEVICES))
@@ -90,7 +125,7 @@ def main():
                     real == len(records), "e2e.delivered",
                     "%d records sealed (%d with a photo, %d naming %s), %d delivered to the "
                     "sink" % (len(records), photos, real, "+".join(REAL_DEVICES),
-                              len(records) - len(missing)))
+                              len(records) - len(missing))) and ovr_ok
         if os.environ.get("VM_E2E_DUMP"):
             print(records[1][1])
     except rig.RigError as e:

@@ -30,8 +30,15 @@ load() {
 
 # Scanner and badge: uinput keyboards, read through evdev.
 load evdev && load uinput && checks="scanner badge"
-# Camera: one vivid instance with a video capture node only (webcam input, colour bars).
-load vivid n_devs=1 node_types=0x1 && checks="${checks:-} camera"
+# Cameras: three vivid instances and a v4l2loopback node (vm_check.c "camera"):
+#   000: capture node, vivid's default four inputs (0 = webcam, colour bars)
+#   001: capture (one HDMI input) + output (one HDMI output), for the loopback injection
+#   002: capture, webcam input, for the Disconnect (unplug) check
+#   v4l2loopback "sealbench-vm-mjpeg": MJPEG frames written by the check (built by prepare.sh)
+load vivid n_devs=3 node_types=0x1,0x101,0x1 num_inputs=4,1,1 input_types=0xe4,0x3,0x0 \
+	num_outputs=1,1,1 output_types=0x0,0x1,0x0 &&
+	load v4l2loopback devices=1 exclusive_caps=1 max_buffers=4 \
+		card_label=sealbench-vm-mjpeg && checks="${checks:-} camera"
 # USB: two dummy UDCs (dummy_udc.0: the ACM serial scale, host side cdc_acm; dummy_udc.1:
 # the HID POS scale, host side usbhid, read through libusb).
 if load configfs && load libcomposite && load dummy_hcd num=2; then

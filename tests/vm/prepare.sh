@@ -7,7 +7,8 @@
 # Idempotent and bounded. A warm cache costs no network and no rebuild: the kernel is kept
 # until it is older than VM_KERNEL_MAX_AGE_DAYS (then the ABI is resolved again from the
 # linux-image-amd64 metapackage; when the mirror is unreachable the cached kernel is kept),
-# and the initramfs is rebuilt only when tests/vm/init is newer than it.
+# the out-of-tree modules (gpio-sim, v4l2loopback) are built once per ABI, and the initramfs
+# is rebuilt only when tests/vm/init is newer than it.
 #
 # Usage: tests/vm/prepare.sh [--refresh]      (VM_CACHE, VM_MIRROR, VM_SUITE from the env)
 set -eu
@@ -170,29 +171,55 @@ fi
 abi=$(cat "$cur/abi")
 kdir=$cache/kernel-$abi
 
-# 3. gpio-sim: Debian leaves CONFIG_GPIO_SIM (and CONFIG_IRQ_SIM) unset, so it is built out
-# of tree once per ABI: gpio-sim.c and irq_sim.c from linux-source linked into one module,
-# irq_sim.c's one use of the unexported irq_to_desc() replaced by generic_handle_irq(),
-# against the matching linux-headers + linux-kbuild, without BTF (no pahole needed).
-gsim=$kdir/modroot/lib/modules/$abi/extra/gpio-sim.ko
-build_gpio_sim() {
-	local ver=${abi%-amd64} src_pkg b h
-	[ -f "$apt_dir/apt.conf" ] || die "no private apt state for gpio-sim (prepare.sh --refresh)"
+# 3. Out-of-tree modules, built once per ABI against the matching linux-headers + -common +
+# linux-kbuild (the headers Makefile's include pointed at the extracted tree), without BTF
+# (no pahole needed); needs the host's gcc-12 and make. Each lands in extra/ and is indexed.
+#
+# kheaders DIR PKG...: download the headers of $abi plus PKG... into DIR, extract them all
+# into DIR/x; prints the headers tree.
+kheaders() {
+	local b="$1" ver="${abi%-amd64}" h
+	shift
+	[ -f "$apt_dir/apt.conf" ] || die "no private apt state for out-of-tree modules (prepare.sh --refresh)"
 	export APT_CONFIG="$apt_dir/apt.conf"
 	command -v x86_64-linux-gnu-gcc-12 >/dev/null 2>&1 || die "gcc-12 missing (build-essential)"
+	rm -rf "$b"
+	mkdir -p "$b/m"
+	(cd "$b" && timeout 600 apt-get -q download "linux-headers-$abi" "linux-headers-$ver-common" \
+		"linux-kbuild-$ver" "$@" >"$b/download.log" 2>&1) ||
+		die "apt-get download $* (and the $abi headers) failed (see $b/download.log)"
+	for d in "$b"/*.deb; do
+		dpkg-deb -x "$d" "$b/x"
+	done
+	h=$b/x/usr/src/linux-headers-$abi
+	sed -i "s|^include /usr/src/|include $b/x/usr/src/|" "$h/Makefile"
+	echo "$h"
+}
+
+# kbuild HEADERS MODDIR KO: build the module in MODDIR, install it as extra/KO.
+kbuild() {
+	local h="$1" m="$2" ko="$3" dst="$kdir/modroot/lib/modules/$abi/extra"
+	timeout 600 make -s -C "$h" M="$m" CONFIG_DEBUG_INFO_BTF_MODULES= modules \
+		>"$m/../build.log" 2>&1 || { cp "$m/../build.log" "$cache/build-$ko.log"; \
+		die "$ko: build failed (see $cache/build-$ko.log)"; }
+	mkdir -p "$dst"
+	cp "$m/$ko" "$dst/$ko"
+	depmod -b "$kdir/modroot" "$abi" || die "depmod -b failed"
+}
+
+# gpio-sim: Debian leaves CONFIG_GPIO_SIM (and CONFIG_IRQ_SIM) unset. gpio-sim.c and
+# irq_sim.c from linux-source linked into one module, irq_sim.c's one use of the unexported
+# irq_to_desc() replaced by generic_handle_irq().
+gsim=$kdir/modroot/lib/modules/$abi/extra/gpio-sim.ko
+build_gpio_sim() {
+	local src_pkg b h
+	export APT_CONFIG="$apt_dir/apt.conf"
 	src_pkg=$(apt-cache depends linux-source 2>/dev/null |
 		sed -n 's/^ *Depends: \(linux-source-[0-9.]*\)$/\1/p' | head -n 1)
 	[ -n "$src_pkg" ] || src_pkg=linux-source-$(echo "$abi" | cut -d. -f1-2)
 	b=$cache/gpio-sim.build
-	rm -rf "$b"
-	mkdir -p "$b/m"
 	echo "vm-prepare: building gpio-sim ($src_pkg, linux-headers-$abi)"
-	(cd "$b" && timeout 600 apt-get -q download "linux-headers-$abi" "linux-headers-$ver-common" \
-		"linux-kbuild-$ver" "$src_pkg" >"$b/download.log" 2>&1) ||
-		die "gpio-sim: apt-get download failed (see $b/download.log)"
-	for d in "$b"/*.deb; do
-		dpkg-deb -x "$d" "$b/x"
-	done
+	h=$(kheaders "$b" "$src_pkg") || exit 1
 	tar -xJf "$b"/x/usr/src/linux-source-*.tar.xz -C "$b" --wildcards \
 		'*/drivers/gpio/gpio-sim.c' '*/kernel/irq/irq_sim.c' ||
 		die "gpio-sim: sources missing from $src_pkg"
@@ -202,17 +229,31 @@ build_gpio_sim() {
 	grep -q 'generic_handle_irq(irqnum)' "$b/m/irq_sim.c" ||
 		die "gpio-sim: irq_sim.c changed upstream (irq_to_desc use not found)"
 	printf 'obj-m := gpio-sim.o\ngpio-sim-y := gpio-sim-main.o irq_sim.o\n' >"$b/m/Kbuild"
-	h=$b/x/usr/src/linux-headers-$abi
-	sed -i "s|^include /usr/src/|include $b/x/usr/src/|" "$h/Makefile"
-	timeout 600 make -s -C "$h" M="$b/m" CONFIG_DEBUG_INFO_BTF_MODULES= modules \
-		>"$b/build.log" 2>&1 || die "gpio-sim: build failed (see $b/build.log)"
-	mkdir -p "$(dirname "$gsim")"
-	cp "$b/m/gpio-sim.ko" "$gsim"
-	depmod -b "$kdir/modroot" "$abi" || die "depmod -b failed"
+	kbuild "$h" "$b/m" gpio-sim.ko
 	rm -rf "$b"
 }
 if [ ! -f "$gsim" ]; then
 	build_gpio_sim
+fi
+
+# v4l2loopback (the MJPEG camera: frames written by a program come out of a capture node
+# byte for byte), from the suite's v4l2loopback-dkms source package.
+v4lb=$kdir/modroot/lib/modules/$abi/extra/v4l2loopback.ko
+build_v4l2loopback() {
+	local b h src
+	b=$cache/v4l2loopback.build
+	echo "vm-prepare: building v4l2loopback (v4l2loopback-dkms, linux-headers-$abi)"
+	h=$(kheaders "$b" v4l2loopback-dkms) || exit 1
+	src=$(find "$b/x/usr/src" -maxdepth 1 -name 'v4l2loopback-*' | head -n 1)
+	if [ -z "$src" ] || [ ! -f "$src/v4l2loopback.c" ]; then
+		die "v4l2loopback: no source tree in v4l2loopback-dkms"
+	fi
+	cp -r "$src"/. "$b/m/"
+	kbuild "$h" "$b/m" v4l2loopback.ko
+	rm -rf "$b"
+}
+if [ ! -f "$v4lb" ]; then
+	build_v4l2loopback
 fi
 
 # 4. The initramfs: busybox, the boot modules in load order, tests/vm/init.

@@ -4,13 +4,17 @@
  * against real kernel devices: our drivers, unmodified, through their class APIs.
  *
  *   vm-check scanner        uinput keyboard -> scanner "evdev" backend (scans, shifted
- *                           characters, a 15434 label through Ctrl mapping, an overflowing
- *                           burst that must be rejected and counted)
+ *                           characters, a 15434 label with GS/RS/EOT typed as Ctrl keys, as
+ *                           Alt+numpad codes and as F-keys, an overflowing burst that must be
+ *                           rejected and counted)
  *   vm-check badge          uinput keyboard -> badge "evdev" backend
- *   vm-check camera         vivid capture node -> camera "v4l2" backend, YUYV -> JPEG at
- *                           1280x720 and 1920x1080, content checked against vivid's colour bars
- *   vm-check serial-scale   configfs ACM gadget on dummy_hcd: an MT-SICS responder on
- *                           /dev/ttyGS0, the scale "serial-mtsics" backend on /dev/ttyACM0
+ *   vm-check camera         camera "v4l2" backend: vivid YUYV -> JPEG at 1280x720 and
+ *                           1920x1080 (vivid's colour bars); MJPEG through v4l2loopback
+ *                           byte-exact; a chosen image through vivid's HDMI output -> input
+ *                           loopback; vivid's Disconnect mid-capture (-ENODEV) and recovery
+ *   vm-check serial-scale   configfs ACM gadget on dummy_hcd: MT-SICS and SCP-01 (NCI)
+ *                           responders on /dev/ttyGS0, the "serial-mtsics" and
+ *                           "serial-scp01" backends on /dev/ttyACM0
  *   vm-check hid-scale      configfs HID POS scale gadget on a second dummy UDC, the scale
  *                           "usbhid" backend through libusb: stale first report, motion,
  *                           g/oz/lb with exponents, zero, unplug/replug (UDC unbind/bind)
@@ -39,6 +43,7 @@
 #include <endian.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -159,9 +164,17 @@ static int read_file(const char *path, char *buf, size_t size)
 
 /* ---- uinput keyboard ---------------------------------------------------------------------- */
 
+/** How a keyboard types the control characters GS, RS and EOT (scanner.ctrl_map). */
+enum ctl_mode {
+	CTL_CTRL = 0, /* Ctrl+], Ctrl+^, Ctrl+D */
+	CTL_ALTNUM,   /* Alt held + keypad digits: Alt+0029, Alt+0030, Alt+0004 */
+	CTL_FKEYS,    /* F1, F2, F3 (scanner.fkeys = F1=GS,F2=RS,F3=EOT) */
+};
+
 struct vkbd {
 	int fd;
 	char event[64]; /* /dev/input/eventN */
+	enum ctl_mode ctl;
 };
 
 static int vkbd_create(struct vkbd *k, const char *name, uint16_t vid, uint16_t pid)
@@ -304,6 +317,31 @@ static int us_key(unsigned char c, uint16_t *code, bool *shift, bool *ctrl)
 	}
 }
 
+/* A key pressed and released. */
+static int vkbd_tap(struct vkbd *k, uint16_t code)
+{
+	int r = vkbd_key(k, code, 1);
+
+	return r < 0 ? r : vkbd_key(k, code, 0);
+}
+
+/* GS, RS or EOT typed the CTL_ALTNUM or CTL_FKEYS way. */
+static int vkbd_type_ctl(struct vkbd *k, unsigned char c)
+{
+	static const uint16_t kp[10] = {KEY_KP0, KEY_KP1, KEY_KP2, KEY_KP3, KEY_KP4,
+					KEY_KP5, KEY_KP6, KEY_KP7, KEY_KP8, KEY_KP9};
+	int r;
+
+	if (k->ctl == CTL_FKEYS)
+		return vkbd_tap(k, c == 0x1d ? KEY_F1 : c == 0x1e ? KEY_F2 : KEY_F3);
+	r = vkbd_key(k, KEY_LEFTALT, 1);
+	for (int div = 1000; div >= 1 && r == 0; div /= 10)
+		r = vkbd_tap(k, kp[(c / div) % 10]);
+	if (r == 0)
+		r = vkbd_key(k, KEY_LEFTALT, 0);
+	return r;
+}
+
 /* Type one character (press and release, with modifiers). */
 static int vkbd_type_char(struct vkbd *k, unsigned char c)
 {
@@ -311,6 +349,8 @@ static int vkbd_type_char(struct vkbd *k, unsigned char c)
 	uint16_t code;
 	int r;
 
+	if (k->ctl != CTL_CTRL && (c == 0x1d || c == 0x1e || c == 0x04))
+		return vkbd_type_ctl(k, c);
 	r = us_key(c, &code, &shift, &ctrl);
 	if (r < 0)
 		return r;
@@ -415,6 +455,35 @@ static void check_scan(struct vkbd *k, struct scanner *s, const char *name, cons
 	report(true, name, "%zu bytes exact", len);
 }
 
+/* Reopen the scanner with the ctrl_map of @p mode and scan @p label typed that way. */
+static void check_label_mode(struct vkbd *k, struct scanner **s, enum ctl_mode mode,
+			     const char *label, size_t len)
+{
+	struct scanner_cfg cfg = {.backend = "evdev"};
+	const char *name = mode == CTL_ALTNUM ? "scanner.label15434-altnum"
+					      : "scanner.label15434-fkeys";
+	int r;
+
+	snprintf(cfg.device, sizeof(cfg.device), "%s", k->event);
+	if (mode == CTL_ALTNUM) {
+		snprintf(cfg.ctrl_map, sizeof(cfg.ctrl_map), "altnum");
+	} else {
+		snprintf(cfg.ctrl_map, sizeof(cfg.ctrl_map), "fkeys");
+		snprintf(cfg.fkeys, sizeof(cfg.fkeys), "F1=GS,F2=RS,F3=EOT");
+	}
+	scanner_close(*s);
+	*s = NULL;
+	r = scanner_open(&cfg, s);
+	if (r < 0) {
+		report(false, name, "scanner_open(evdev, %s, ctrl_map %s): %s", k->event,
+		       cfg.ctrl_map, strerror(-r));
+		return;
+	}
+	k->ctl = mode;
+	check_scan(k, *s, name, label, len);
+	k->ctl = CTL_CTRL;
+}
+
 static int run_scanner(void)
 {
 	static const char label[] = "[)>\x1e" "01\x1d" "96" "10115\x1d" "840\x1d" "003\x1d"
@@ -470,6 +539,11 @@ static int run_scanner(void)
 	       VM_BURST_KEYS, res.rejected, res.scans, dropped);
 	/* And the next scan is clean again. */
 	check_scan(&k, s, "scanner.after-overflow", "420902109400", 12);
+	/* The same label with GS/RS/EOT as Alt+numpad codes, then as F-keys (scanner.ctrl_map). */
+	scanner_close(s);
+	s = NULL;
+	check_label_mode(&k, &s, CTL_ALTNUM, label, sizeof(label) - 1);
+	check_label_mode(&k, &s, CTL_FKEYS, label, sizeof(label) - 1);
 out:
 	scanner_close(s);
 	vkbd_destroy(&k);
@@ -526,10 +600,24 @@ out:
 
 /* ---- camera ------------------------------------------------------------------------------- */
 
-/* The vivid capture node: /sys/class/video4linux/video* whose name is "vivid-000-vid-cap". */
-static int find_vivid(char *path, size_t size)
+/*
+ * Four cameras (tests/vm/guest.sh loads them):
+ *   vivid-000-vid-cap   webcam input, vivid's colour bars: YUYV -> JPEG at two sizes
+ *   v4l2loopback        "sealbench-vm-mjpeg": MJPEG frames written here come out byte-exact
+ *   vivid-001-vid-cap   HDMI input connected to vivid-001-vid-out's HDMI output: a chosen
+ *                       image written to the output comes back through the capture node
+ *   vivid-002-vid-cap   webcam input unplugged mid-stream with vivid's Disconnect control
+ */
+#define VIVID_WEBCAM "vivid-000-vid-cap"
+#define VIVID_HDMI_CAP "vivid-001-vid-cap"
+#define VIVID_HDMI_OUT "vivid-001-vid-out"
+#define VIVID_UNPLUG "vivid-002-vid-cap"
+#define LOOPBACK_LABEL "sealbench-vm-mjpeg"
+
+/* The V4L2 node whose sysfs name is exactly @p name. */
+static int find_video(const char *name, char *path, size_t size)
 {
-	char name[VM_PATH_MAX], f[VM_PATH_MAX + 64];
+	char got[VM_PATH_MAX], f[VM_PATH_MAX + 64];
 	struct dirent *de;
 	DIR *d;
 	int r = -ENODEV;
@@ -541,13 +629,180 @@ static int find_vivid(char *path, size_t size)
 		if (strncmp(de->d_name, "video", 5))
 			continue;
 		snprintf(f, sizeof(f), "/sys/class/video4linux/%s/name", de->d_name);
-		if (read_file(f, name, sizeof(name)) == 0 && strstr(name, "vid-cap")) {
+		if (read_file(f, got, sizeof(got)) == 0 && !strcmp(got, name)) {
 			snprintf(path, size, "/dev/%s", de->d_name);
 			r = 0;
 			break;
 		}
 	}
 	closedir(d);
+	return r;
+}
+
+/* The capture node of the first vivid instance (webcam input, colour bars). */
+static int find_vivid(char *path, size_t size)
+{
+	return find_video(VIVID_WEBCAM, path, size);
+}
+
+static int xioctl(int fd, unsigned long req, void *arg)
+{
+	int r;
+
+	do
+		r = ioctl(fd, req, arg);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
+}
+
+/*
+ * Set the V4L2 control called @p name on @p fd: to @p value, or for a menu control to the
+ * item whose name contains @p item. On -ENOENT for a menu item, @p items (if not NULL) lists
+ * the items there are.
+ */
+static int ctrl_set(int fd, const char *name, const char *item, int value, char *items,
+		    size_t items_size)
+{
+	struct v4l2_queryctrl q = {.id = V4L2_CTRL_FLAG_NEXT_CTRL};
+	struct v4l2_control c;
+
+	while (xioctl(fd, VIDIOC_QUERYCTRL, &q) == 0) {
+		if (!strcmp((const char *)q.name, name))
+			break;
+		q.id |= V4L2_CTRL_FLAG_NEXT_CTRL;
+	}
+	if (strcmp((const char *)q.name, name))
+		return -ENOENT;
+	if (item) {
+		struct v4l2_querymenu m = {.id = q.id};
+		bool found = false;
+
+		if (items && items_size)
+			items[0] = '\0';
+		for (int i = q.minimum; i <= q.maximum && !found; i++) {
+			m.index = (uint32_t)i;
+			if (xioctl(fd, VIDIOC_QUERYMENU, &m) < 0)
+				continue;
+			if (strstr((const char *)m.name, item)) {
+				value = i;
+				found = true;
+			} else if (items && items_size) {
+				size_t n = strlen(items);
+
+				snprintf(items + n, items_size - n, "%s\"%s\"", n ? ", " : "",
+					 (const char *)m.name);
+			}
+		}
+		if (!found)
+			return -ENOENT;
+	}
+	c = (struct v4l2_control){.id = q.id, .value = value};
+	return xioctl(fd, VIDIOC_S_CTRL, &c);
+}
+
+/* Something the check keeps doing while it waits for a photo (a frame writer). */
+struct feeder {
+	int fd;		 /* watched for @events; -1 none */
+	uint32_t events; /* EPOLLIN or EPOLLOUT */
+	int (*feed)(void *arg);
+	void *arg;
+};
+
+/*
+ * camera_capture(), then wait for the photo, feeding @p f meanwhile. @return 0 and *ret;
+ * the camera's error (-ENODEV, -ETIMEDOUT, ...); -ETIMEDOUT when nothing came in
+ * @p timeout_ms; a feeder error.
+ */
+static int take_photo(struct camera *c, const struct feeder *f, int timeout_ms,
+		      struct camera_photo *ret)
+{
+	struct epoll_event ev[2];
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	int ep, r;
+
+	r = camera_capture(c);
+	if (r < 0)
+		return r;
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return -errno;
+	ev[0] = (struct epoll_event){.events = EPOLLIN, .data.u32 = 0};
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, camera_get_fd(c), &ev[0]) < 0)
+		goto err_errno;
+	if (f && f->fd >= 0) {
+		ev[1] = (struct epoll_event){.events = f->events, .data.u32 = 1};
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, f->fd, &ev[1]) < 0)
+			goto err_errno;
+	}
+	for (r = -EAGAIN; r == -EAGAIN;) {
+		uint64_t t = now_ms();
+		int n;
+
+		if (t >= deadline) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		n = epoll_wait(ep, ev, 2, (int)(deadline - t));
+		if (n < 0 && errno != EINTR) {
+			r = -errno;
+			break;
+		}
+		for (int i = 0; i < n && r == -EAGAIN; i++) {
+			if (ev[i].data.u32 == 1) {
+				int fr = f->feed(f->arg);
+
+				if (fr < 0)
+					r = fr;
+				continue;
+			}
+			r = camera_on_readable(c, ret);
+		}
+	}
+	close(ep);
+	return r;
+err_errno:
+	r = -errno;
+	close(ep);
+	return r;
+}
+
+/* A photo must be a whole JPEG: SOI ... EOI. */
+static bool is_jpeg(const struct camera_photo *p)
+{
+	return p->len >= 4 && p->jpeg[0] == 0xff && p->jpeg[1] == 0xd8 &&
+	       p->jpeg[p->len - 2] == 0xff && p->jpeg[p->len - 1] == 0xd9;
+}
+
+/* Decode @p p to RGB (malloc'd into *ret_rgb). @return 0 or a FAIL already reported. */
+static int decode_photo(const char *name, const struct camera_photo *p, uint8_t **ret_rgb)
+{
+	int w = 0, h = 0, ss = 0, cs = 0, r = -EBADMSG;
+	uint8_t *rgb = NULL;
+	tjhandle tj;
+
+	tj = tjInitDecompress();
+	if (!tj) {
+		report(false, name, "tjInitDecompress failed");
+		return -ENOMEM;
+	}
+	if (tjDecompressHeader3(tj, p->jpeg, p->len, &w, &h, &ss, &cs) < 0) {
+		report(false, name, "not a JPEG: %s", tjGetErrorStr2(tj));
+		goto out;
+	}
+	if ((unsigned)w != p->width || (unsigned)h != p->height) {
+		report(false, name, "JPEG is %dx%d, photo says %ux%u", w, h, p->width, p->height);
+		goto out;
+	}
+	rgb = malloc((size_t)w * (size_t)h * 3);
+	if (!rgb || tjDecompress2(tj, p->jpeg, p->len, rgb, w, 0, h, TJPF_RGB, 0) < 0) {
+		report(false, name, "decode failed");
+		free(rgb);
+		goto out;
+	}
+	*ret_rgb = rgb;
+	r = 0;
+out:
+	tjDestroy(tj);
 	return r;
 }
 
@@ -561,31 +816,15 @@ static const uint8_t vivid_bars[8][3] = {
  * avoided by sampling bar centres). */
 #define VM_BAR_TOLERANCE 24
 
-static void check_photo_content(const char *name, const struct camera_photo *p)
+/* The 8 bars of vivid's pattern at their centres. @return true when they match. */
+static bool check_photo_content(const char *name, const struct camera_photo *p, bool quiet)
 {
-	int w = 0, h = 0, ss = 0, cs = 0;
 	uint8_t *rgb = NULL;
-	tjhandle tj;
+	int w = (int)p->width, h = (int)p->height;
 	int bad = -1;
 
-	tj = tjInitDecompress();
-	if (!tj) {
-		report(false, name, "tjInitDecompress failed");
-		return;
-	}
-	if (tjDecompressHeader3(tj, p->jpeg, p->len, &w, &h, &ss, &cs) < 0) {
-		report(false, name, "not a JPEG: %s", tjGetErrorStr2(tj));
-		goto out;
-	}
-	if ((unsigned)w != p->width || (unsigned)h != p->height) {
-		report(false, name, "JPEG is %dx%d, photo says %ux%u", w, h, p->width, p->height);
-		goto out;
-	}
-	rgb = malloc((size_t)w * (size_t)h * 3);
-	if (!rgb || tjDecompress2(tj, p->jpeg, p->len, rgb, w, 0, h, TJPF_RGB, 0) < 0) {
-		report(false, name, "decode failed");
-		goto out;
-	}
+	if (decode_photo(name, p, &rgb) < 0)
+		return false;
 	for (int bar = 0; bar < 8 && bad < 0; bar++) {
 		int x = (2 * bar + 1) * w / 16, y = h / 2;
 		const uint8_t *px = rgb + ((size_t)y * (size_t)w + (size_t)x) * 3;
@@ -598,12 +837,11 @@ static void check_photo_content(const char *name, const struct camera_photo *p)
 			       y, px[0], px[1], px[2], vivid_bars[bar][0], vivid_bars[bar][1],
 			       vivid_bars[bar][2]);
 	}
-	if (bad < 0)
+	if (bad < 0 && !quiet)
 		report(true, name, "%dx%d JPEG, %zu bytes, 8 colour bars within %d", w, h, p->len,
 		       VM_BAR_TOLERANCE);
-out:
 	free(rgb);
-	tjDestroy(tj);
+	return bad < 0;
 }
 
 static void check_camera_size(const char *dev, unsigned width, unsigned height)
@@ -614,7 +852,7 @@ static void check_camera_size(const char *dev, unsigned width, unsigned height)
 	struct camera_photo photo;
 	struct camera *c = NULL;
 	char name[64];
-	uint64_t t0, deadline;
+	uint64_t t0;
 	int r;
 
 	snprintf(name, sizeof(name), "camera.yuyv-%ux%u", width, height);
@@ -625,38 +863,634 @@ static void check_camera_size(const char *dev, unsigned width, unsigned height)
 		return;
 	}
 	t0 = now_ms();
-	r = camera_capture(c);
-	deadline = t0 + 2 * VM_STEP_TIMEOUT_MS;
-	while (r >= 0) {
-		uint64_t t = now_ms();
-
-		if (t >= deadline) {
-			r = -ETIMEDOUT;
-			break;
-		}
-		r = wait_readable(camera_get_fd(c), (int)(deadline - t));
-		if (r <= 0) {
-			r = r ? r : -ETIMEDOUT;
-			break;
-		}
-		r = camera_on_readable(c, &photo);
-		if (r == 0)
-			break;
-		if (r == -EAGAIN)
-			r = 0;
-	}
+	r = take_photo(c, NULL, 2 * VM_STEP_TIMEOUT_MS, &photo);
 	if (r < 0) {
-		report(false, name, "no photo: %s", strerror(-r));
-	} else if (photo.passthrough || photo.len < 4 || photo.jpeg[0] != 0xff ||
-		   photo.jpeg[1] != 0xd8 || photo.jpeg[photo.len - 2] != 0xff ||
-		   photo.jpeg[photo.len - 1] != 0xd9) {
+		report(false, name, "no photo from %s: %s", dev, strerror(-r));
+	} else if (photo.passthrough || !is_jpeg(&photo)) {
 		report(false, name, "not an encoded JPEG (passthrough %d, %zu bytes)",
 		       photo.passthrough, photo.len);
 	} else {
 		printf("     %s: photo in %llu ms (model \"%s\")\n", name,
 		       (unsigned long long)(now_ms() - t0), camera_get_model(c));
-		check_photo_content(name, &photo);
+		check_photo_content(name, &photo, false);
 	}
+	camera_close(c);
+}
+
+/* ---- camera: MJPEG pass-through through v4l2loopback ---- */
+
+#define MJPEG_W 640
+#define MJPEG_H 480
+/** Distinct JPEG frames the writer cycles through (a photo names the write it came from). */
+#define MJPEG_FRAMES 6
+/** Photos taken: even ones from buffers whose bytesused is the whole buffer. */
+#define MJPEG_PHOTOS 4
+/** The writer's frame period. */
+#define MJPEG_PERIOD_MS 30
+/** A COM segment holding an EOI marker, inserted after SOI: the end finder must skip it. */
+static const uint8_t mjpeg_com[] = {0xff, 0xfe, 0x00, 0x0a, 's', 'b', 0xff, 0xd9, 'v', 'm',
+				    0x00, 0x00};
+
+struct mjpeg_writer {
+	int fd;	 /* the loopback node, opened as its writer */
+	int tfd; /* frame period */
+	size_t sizeimage;
+	uint8_t *frame[MJPEG_FRAMES];
+	size_t len[MJPEG_FRAMES];
+	uint8_t *padded;  /* sizeimage bytes: a frame, then stale bytes */
+	bool pad;	  /* write whole buffers (bytesused = buffer size) */
+	unsigned seq;	  /* writes so far */
+	unsigned last_seq[MJPEG_FRAMES]; /* the write that last carried frame i (1-based) */
+	int err;
+};
+
+/* MJPEG_FRAMES different JPEGs of different lengths, each with mjpeg_com after its SOI. */
+static int mjpeg_frames(struct mjpeg_writer *w)
+{
+	static const int quality[MJPEG_FRAMES] = {92, 55, 80, 40, 97, 65};
+	uint8_t *rgb;
+	tjhandle tj;
+	int r = 0;
+
+	tj = tjInitCompress();
+	rgb = malloc((size_t)MJPEG_W * MJPEG_H * 3);
+	if (!tj || !rgb) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < MJPEG_FRAMES && r == 0; i++) {
+		unsigned char *jpeg = NULL;
+		unsigned long len = 0;
+
+		for (int y = 0; y < MJPEG_H; y++)
+			for (int x = 0; x < MJPEG_W; x++) {
+				uint8_t *px = rgb + ((size_t)y * MJPEG_W + (size_t)x) * 3;
+
+				px[0] = (uint8_t)(x + 40 * i);
+				px[1] = (uint8_t)(2 * y + 60 * i);
+				px[2] = (uint8_t)((x ^ y) * (i + 1));
+			}
+		if (tjCompress2(tj, rgb, MJPEG_W, 0, MJPEG_H, TJPF_RGB, &jpeg, &len, TJSAMP_422,
+				quality[i], 0) < 0) {
+			r = -EIO;
+			break;
+		}
+		w->len[i] = len + sizeof(mjpeg_com);
+		w->frame[i] = malloc(w->len[i]);
+		if (!w->frame[i]) {
+			r = -ENOMEM;
+		} else {
+			memcpy(w->frame[i], jpeg, 2);
+			memcpy(w->frame[i] + 2, mjpeg_com, sizeof(mjpeg_com));
+			memcpy(w->frame[i] + 2 + sizeof(mjpeg_com), jpeg + 2, len - 2);
+		}
+		tjFree(jpeg);
+	}
+out:
+	free(rgb);
+	if (tj)
+		tjDestroy(tj);
+	return r;
+}
+
+static int mjpeg_write(void *arg)
+{
+	struct mjpeg_writer *w = arg;
+	unsigned i = w->seq % MJPEG_FRAMES;
+	const uint8_t *buf = w->frame[i];
+	size_t len = w->len[i];
+	uint64_t ticks;
+	ssize_t n;
+
+	if (read(w->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		return -errno;
+	if (w->pad && len <= w->sizeimage) {
+		/* The rest of the buffer keeps what was there: pattern and older, longer frames. */
+		memcpy(w->padded, buf, len);
+		buf = w->padded;
+		len = w->sizeimage;
+	}
+	n = write(w->fd, buf, len);
+	if (n < 0)
+		return w->err = -errno;
+	w->seq++;
+	w->last_seq[i] = w->seq;
+	return 0;
+}
+
+static void mjpeg_writer_close(struct mjpeg_writer *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->tfd >= 0)
+		close(w->tfd);
+	for (int i = 0; i < MJPEG_FRAMES; i++)
+		free(w->frame[i]);
+	free(w->padded);
+}
+
+/* Open the loopback node as its writer: MJPEG at MJPEG_W x MJPEG_H, one frame written. */
+static int mjpeg_writer_open(struct mjpeg_writer *w, const char *dev)
+{
+	struct itimerspec its = {.it_interval = {.tv_nsec = MJPEG_PERIOD_MS * 1000000L},
+				 .it_value = {.tv_nsec = MJPEG_PERIOD_MS * 1000000L}};
+	struct v4l2_format f = {.type = V4L2_BUF_TYPE_VIDEO_OUTPUT};
+	int r;
+
+	r = mjpeg_frames(w);
+	if (r < 0)
+		return r;
+	w->fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (w->fd < 0)
+		return -errno;
+	f.fmt.pix.pixelformat = V4L2_PIX_FMT_MJPEG;
+	f.fmt.pix.width = MJPEG_W;
+	f.fmt.pix.height = MJPEG_H;
+	f.fmt.pix.field = V4L2_FIELD_NONE;
+	f.fmt.pix.sizeimage = MJPEG_W * MJPEG_H * 2;
+	r = xioctl(w->fd, VIDIOC_S_FMT, &f);
+	if (r < 0)
+		return r;
+	w->sizeimage = f.fmt.pix.sizeimage;
+	w->padded = malloc(w->sizeimage);
+	if (!w->padded)
+		return -ENOMEM;
+	/* Stale bytes after every frame: EOI/SOI markers among them. */
+	for (size_t i = 0; i < w->sizeimage; i++)
+		w->padded[i] = (uint8_t[]){0xff, 0xd9, 0x00, 0xff, 0xd8, 0x5a}[i % 6];
+	w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (w->tfd < 0 || timerfd_settime(w->tfd, 0, &its, NULL) < 0)
+		return -errno;
+	return mjpeg_write(w);
+}
+
+static void check_mjpeg(void)
+{
+	static const char name[] = "camera.mjpeg-passthrough";
+	struct mjpeg_writer w = {.fd = -1, .tfd = -1};
+	struct camera_cfg cfg = {.backend = "v4l2", .format = CAMERA_FMT_MJPEG, .width = MJPEG_W,
+				 .height = MJPEG_H, .warmup_frames = 1,
+				 .timeout_ms = VM_STEP_TIMEOUT_MS};
+	struct feeder feed = {.events = EPOLLIN, .feed = mjpeg_write, .arg = &w};
+	struct camera_photo p;
+	struct camera *c = NULL;
+	char dev[VM_PATH_MAX];
+	size_t padded_len = 0, exact_len = 0;
+	int r, exact = 0;
+
+	r = find_video(LOOPBACK_LABEL, dev, sizeof(dev));
+	if (r < 0) {
+		report(false, name, "no v4l2loopback node \"%s\": %s", LOOPBACK_LABEL, strerror(-r));
+		return;
+	}
+	r = mjpeg_writer_open(&w, dev);
+	if (r < 0) {
+		report(false, name, "writer on %s: %s", dev, strerror(-r));
+		goto out;
+	}
+	feed.fd = w.tfd;
+	snprintf(cfg.device, sizeof(cfg.device), "%.200s", dev);
+	r = camera_open(&cfg, &c);
+	if (r < 0) {
+		report(false, name, "camera_open(v4l2, %s, mjpeg %dx%d): %s", dev, MJPEG_W, MJPEG_H,
+		       strerror(-r));
+		goto out;
+	}
+	for (int k = 0; k < MJPEG_PHOTOS; k++) {
+		unsigned req_seq = w.seq;
+		int i;
+
+		w.pad = k % 2 == 0;
+		r = take_photo(c, &feed, 2 * VM_STEP_TIMEOUT_MS, &p);
+		if (r < 0) {
+			report(false, name, "photo %d from %s: %s%s%s", k, dev, strerror(-r),
+			       w.err ? ", writer: " : "", w.err ? strerror(-w.err) : "");
+			goto out;
+		}
+		for (i = 0; i < MJPEG_FRAMES; i++)
+			if (p.len == w.len[i] && !memcmp(p.jpeg, w.frame[i], p.len))
+				break;
+		if (i == MJPEG_FRAMES) {
+			report(false, name, "photo %d (%zu bytes, passthrough %d) is none of the %d "
+			       "frames written (%s bytesused)", k, p.len, p.passthrough,
+			       MJPEG_FRAMES, w.pad ? "whole-buffer" : "exact");
+			goto out;
+		}
+		if (!p.passthrough || p.width != MJPEG_W || p.height != MJPEG_H) {
+			report(false, name, "photo %d: passthrough %d, %ux%u", k, p.passthrough,
+			       p.width, p.height);
+			goto out;
+		}
+		if (w.last_seq[i] <= req_seq) {
+			report(false, name, "photo %d is frame %d of write %u, written before the "
+			       "request (write %u)", k, i, w.last_seq[i], req_seq);
+			goto out;
+		}
+		if (w.pad)
+			padded_len = p.len;
+		else
+			exact_len = p.len;
+		exact++;
+	}
+	report(exact == MJPEG_PHOTOS, name,
+	       "%d photos from %s byte-exact (MJPEG %dx%d, memcmp), from buffers "
+	       "with bytesused = the whole %zu-byte buffer (e.g. %zu bytes, stale bytes after "
+	       "EOI cut) and = the frame (e.g. %zu bytes); an EOI inside a COM segment skipped; "
+	       "each frame written after its request",
+	       exact, dev, MJPEG_W, MJPEG_H, w.sizeimage, padded_len, exact_len);
+out:
+	camera_close(c);
+	mjpeg_writer_close(&w);
+}
+
+/* ---- camera: a chosen image through vivid's HDMI output -> input loopback ---- */
+
+#define HDMI_W 1280
+#define HDMI_H 720
+/** Output buffers kept queued, so the capture side always has one to loop. */
+#define HDMI_OUT_BUFS 4
+/** The image: a 4 x 4 grid of patches in these colours (none of them a colour bar). */
+static const uint8_t hdmi_patches[16][3] = {
+	{230, 30, 30},	{30, 200, 60},	{40, 60, 220},	{240, 200, 40},
+	{120, 40, 160}, {20, 160, 170}, {250, 140, 0},	{90, 90, 90},
+	{200, 200, 230}, {60, 30, 10},	{160, 220, 120}, {220, 100, 180},
+	{10, 10, 60},	{140, 110, 70}, {255, 255, 255}, {30, 30, 30},
+};
+/** Patch centre, per channel, after YUYV -> JPEG -> RGB. */
+#define HDMI_TOLERANCE 20
+/** Mean absolute error over each patch's inner half. */
+#define HDMI_MEAN_TOLERANCE 6
+
+struct hdmi_out {
+	int fd;
+	unsigned n;
+	void *map[HDMI_OUT_BUFS];
+	size_t len[HDMI_OUT_BUFS];
+	size_t bytesused;
+	unsigned requeued;
+};
+
+static int hdmi_patch(int x, int y)
+{
+	return (y * 4 / HDMI_H) * 4 + x * 4 / HDMI_W;
+}
+
+/* The image as YUYV in BT.601 studio range (what the camera backend expects). */
+static void hdmi_image(uint8_t *yuyv, size_t stride)
+{
+	for (int y = 0; y < HDMI_H; y++)
+		for (int x = 0; x < HDMI_W; x += 2) {
+			const uint8_t *c = hdmi_patches[hdmi_patch(x, y)];
+			double r = c[0], g = c[1], b = c[2];
+			uint8_t *px = yuyv + (size_t)y * stride + (size_t)x * 2;
+			uint8_t yy = (uint8_t)(16.5 + (65.738 * r + 129.057 * g + 25.064 * b) / 256);
+
+			px[0] = yy;
+			px[1] = (uint8_t)(128.5 + (-37.945 * r - 74.494 * g + 112.439 * b) / 256);
+			px[2] = yy;
+			px[3] = (uint8_t)(128.5 + (112.439 * r - 94.154 * g - 18.285 * b) / 256);
+		}
+}
+
+/* CEA-861 1280x720p60 (the kernel's V4L2_DV_BT_CEA_1280X720P60, field by field). */
+static void dv_720p60(struct v4l2_dv_timings *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->type = V4L2_DV_BT_656_1120;
+	t->bt.width = HDMI_W;
+	t->bt.height = HDMI_H;
+	t->bt.polarities = V4L2_DV_HSYNC_POS_POL | V4L2_DV_VSYNC_POS_POL;
+	t->bt.pixelclock = 74250000ULL;
+	t->bt.hfrontporch = 110;
+	t->bt.hsync = 40;
+	t->bt.hbackporch = 220;
+	t->bt.vfrontporch = 5;
+	t->bt.vsync = 5;
+	t->bt.vbackporch = 20;
+	t->bt.standards = V4L2_DV_BT_STD_CEA861;
+	t->bt.flags = V4L2_DV_FL_CAN_REDUCE_FPS | V4L2_DV_FL_IS_CE_VIDEO |
+		      V4L2_DV_FL_HAS_CEA861_VIC;
+	t->bt.cea861_vic = 4;
+}
+
+/* The output consumed a buffer: put it back in the queue (the image never changes). */
+static int hdmi_feed(void *arg)
+{
+	struct hdmi_out *o = arg;
+	struct v4l2_buffer b = {.type = V4L2_BUF_TYPE_VIDEO_OUTPUT, .memory = V4L2_MEMORY_MMAP};
+	int r;
+
+	r = xioctl(o->fd, VIDIOC_DQBUF, &b);
+	if (r == -EAGAIN)
+		return 0;
+	if (r < 0)
+		return r;
+	b.bytesused = (uint32_t)o->bytesused;
+	o->requeued++;
+	return xioctl(o->fd, VIDIOC_QBUF, &b);
+}
+
+static void hdmi_out_close(struct hdmi_out *o)
+{
+	int type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
+
+	if (o->fd < 0)
+		return;
+	xioctl(o->fd, VIDIOC_STREAMOFF, &type);
+	for (unsigned i = 0; i < o->n; i++)
+		munmap(o->map[i], o->len[i]);
+	close(o->fd);
+	o->fd = -1;
+}
+
+/* Stream the image out of vivid's HDMI output (YUYV 720p, mmap buffers). */
+static int hdmi_out_start(struct hdmi_out *o, const char *dev, char *why, size_t why_size)
+{
+	struct v4l2_dv_timings t;
+	struct v4l2_format f = {.type = V4L2_BUF_TYPE_VIDEO_OUTPUT};
+	struct v4l2_requestbuffers req = {.count = HDMI_OUT_BUFS,
+					  .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
+					  .memory = V4L2_MEMORY_MMAP};
+	int type = V4L2_BUF_TYPE_VIDEO_OUTPUT, r;
+
+	dv_720p60(&t);
+	o->fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (o->fd < 0)
+		return -errno;
+	if ((r = xioctl(o->fd, VIDIOC_S_DV_TIMINGS, &t)) < 0) {
+		snprintf(why, why_size, "S_DV_TIMINGS 720p60 on %s", dev);
+		return r;
+	}
+	f.fmt.pix.pixelformat = V4L2_PIX_FMT_YUYV;
+	f.fmt.pix.width = HDMI_W;
+	f.fmt.pix.height = HDMI_H;
+	f.fmt.pix.field = V4L2_FIELD_NONE;
+	if ((r = xioctl(o->fd, VIDIOC_S_FMT, &f)) < 0) {
+		snprintf(why, why_size, "S_FMT on %s", dev);
+		return r;
+	}
+	if (f.fmt.pix.pixelformat != V4L2_PIX_FMT_YUYV || f.fmt.pix.width != HDMI_W ||
+	    f.fmt.pix.height != HDMI_H) {
+		snprintf(why, why_size, "%s took %ux%u", dev, f.fmt.pix.width, f.fmt.pix.height);
+		return -ERANGE;
+	}
+	o->bytesused = f.fmt.pix.sizeimage;
+	if ((r = xioctl(o->fd, VIDIOC_REQBUFS, &req)) < 0 || req.count < 2) {
+		snprintf(why, why_size, "REQBUFS on %s", dev);
+		return r < 0 ? r : -ENOMEM;
+	}
+	for (unsigned i = 0; i < req.count && i < HDMI_OUT_BUFS; i++) {
+		struct v4l2_buffer b = {.index = i, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
+					.memory = V4L2_MEMORY_MMAP};
+
+		if ((r = xioctl(o->fd, VIDIOC_QUERYBUF, &b)) < 0)
+			return r;
+		o->map[i] = mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, o->fd,
+				 b.m.offset);
+		if (o->map[i] == MAP_FAILED)
+			return -errno;
+		o->len[i] = b.length;
+		o->n = i + 1;
+		hdmi_image(o->map[i], f.fmt.pix.bytesperline);
+		b.bytesused = (uint32_t)o->bytesused;
+		if ((r = xioctl(o->fd, VIDIOC_QBUF, &b)) < 0)
+			return r;
+	}
+	if ((r = xioctl(o->fd, VIDIOC_STREAMON, &type)) < 0)
+		snprintf(why, why_size, "STREAMON on %s", dev);
+	return r;
+}
+
+/* Connect the HDMI input to the output, no OSD text over the looped video. */
+static int hdmi_connect(const char *cap, char *why, size_t why_size)
+{
+	struct v4l2_dv_timings t;
+	char items[VM_PATH_MAX];
+	int fd, r;
+
+	dv_720p60(&t);
+	fd = open(cap, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = ctrl_set(fd, "HDMI 001-0 Is Connected To", "HDMI 001-0", 0, items, sizeof(items));
+	if (r < 0) {
+		snprintf(why, why_size, "control \"HDMI 001-0 Is Connected To\" on %.100s (items: %.400s)",
+			 cap, items);
+		goto out;
+	}
+	r = ctrl_set(fd, "OSD Text Mode", "None", 0, items, sizeof(items));
+	if (r < 0) {
+		snprintf(why, why_size, "control \"OSD Text Mode\" on %.100s (items: %.400s)", cap,
+			 items);
+		goto out;
+	}
+	r = xioctl(fd, VIDIOC_S_DV_TIMINGS, &t);
+	if (r < 0)
+		snprintf(why, why_size, "S_DV_TIMINGS 720p60 on %s", cap);
+out:
+	close(fd);
+	return r;
+}
+
+/* Compare the decoded photo with the image patch by patch. */
+static void hdmi_compare(const char *name, const struct camera_photo *p, const char *dev,
+			 unsigned requeued)
+{
+	uint8_t *rgb = NULL;
+	double worst_mean = 0;
+	int worst_px = 0;
+
+	if (p->width != HDMI_W || p->height != HDMI_H) {
+		report(false, name, "photo is %ux%u, want %dx%d", p->width, p->height, HDMI_W,
+		       HDMI_H);
+		return;
+	}
+	if (decode_photo(name, p, &rgb) < 0)
+		return;
+	for (int k = 0; k < 16; k++) {
+		int pw = HDMI_W / 4, ph = HDMI_H / 4, x0 = (k % 4) * pw, y0 = (k / 4) * ph;
+		const uint8_t *want = hdmi_patches[k];
+		const uint8_t *mid = rgb + ((size_t)(y0 + ph / 2) * HDMI_W + (size_t)(x0 + pw / 2)) * 3;
+		long sum = 0, n = 0;
+
+		for (int c = 0; c < 3; c++) {
+			int d = abs((int)mid[c] - (int)want[c]);
+
+			if (d > worst_px)
+				worst_px = d;
+		}
+		for (int y = y0 + ph / 4; y < y0 + 3 * ph / 4; y++)
+			for (int x = x0 + pw / 4; x < x0 + 3 * pw / 4; x++)
+				for (int c = 0; c < 3; c++, n++)
+					sum += abs((int)rgb[((size_t)y * HDMI_W + (size_t)x) * 3 + c] -
+						   (int)want[c]);
+		if ((double)sum / (double)n > worst_mean)
+			worst_mean = (double)sum / (double)n;
+		if (worst_px > HDMI_TOLERANCE || worst_mean > HDMI_MEAN_TOLERANCE) {
+			report(false, name, "patch %d is %u,%u,%u at its centre (want %u,%u,%u), "
+			       "mean error %.1f: not the injected image", k, mid[0], mid[1], mid[2],
+			       want[0], want[1], want[2], (double)sum / (double)n);
+			free(rgb);
+			return;
+		}
+	}
+	report(true, name, "16-patch image written to %s came back through %s: %ux%u JPEG, %zu "
+	       "bytes, worst patch centre off by %d (<= %d), worst patch mean %.1f (<= %d); "
+	       "%u output buffers requeued", VIVID_HDMI_OUT, dev, p->width, p->height, p->len,
+	       worst_px, HDMI_TOLERANCE, worst_mean, HDMI_MEAN_TOLERANCE, requeued);
+	free(rgb);
+}
+
+static void check_hdmi_inject(void)
+{
+	static const char name[] = "camera.hdmi-inject";
+	struct camera_cfg cfg = {.backend = "v4l2", .format = CAMERA_FMT_YUYV, .width = HDMI_W,
+				 .height = HDMI_H, .jpeg_quality = 90, .warmup_frames = 3,
+				 .timeout_ms = VM_STEP_TIMEOUT_MS};
+	struct hdmi_out o = {.fd = -1};
+	struct feeder feed = {.events = EPOLLOUT, .feed = hdmi_feed, .arg = &o};
+	char cap[VM_PATH_MAX], out[VM_PATH_MAX], why[VM_PATH_MAX * 2] = "";
+	struct camera_photo p;
+	struct camera *c = NULL;
+	int r;
+
+	if ((r = find_video(VIVID_HDMI_CAP, cap, sizeof(cap))) < 0 ||
+	    (r = find_video(VIVID_HDMI_OUT, out, sizeof(out))) < 0) {
+		report(false, name, "no %s / %s node: %s", VIVID_HDMI_CAP, VIVID_HDMI_OUT,
+		       strerror(-r));
+		return;
+	}
+	r = hdmi_connect(cap, why, sizeof(why));
+	if (r < 0) {
+		report(false, name, "%s: %s", why, strerror(-r));
+		return;
+	}
+	r = hdmi_out_start(&o, out, why, sizeof(why));
+	if (r < 0) {
+		report(false, name, "output: %s: %s", why, strerror(-r));
+		goto out;
+	}
+	feed.fd = o.fd;
+	snprintf(cfg.device, sizeof(cfg.device), "%.200s", cap);
+	r = camera_open(&cfg, &c);
+	if (r < 0) {
+		report(false, name, "camera_open(v4l2, %s, yuyv %dx%d): %s", cap, HDMI_W, HDMI_H,
+		       strerror(-r));
+		goto out;
+	}
+	r = take_photo(c, &feed, 2 * VM_STEP_TIMEOUT_MS, &p);
+	if (r < 0)
+		report(false, name, "no photo from %s: %s", cap, strerror(-r));
+	else
+		hdmi_compare(name, &p, cap, o.requeued);
+out:
+	camera_close(c);
+	hdmi_out_close(&o);
+}
+
+/* ---- camera: unplugged mid-stream, then back ---- */
+
+/* Press vivid's Disconnect button through a second handle, which is returned: the device
+ * stays gone until every handle (this one too) is closed. */
+static int vivid_disconnect(const char *dev)
+{
+	int fd, r;
+
+	fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = ctrl_set(fd, "Disconnect", NULL, 0, NULL, 0);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static void check_unplug(void)
+{
+	struct camera_cfg cfg = {.backend = "v4l2", .format = CAMERA_FMT_YUYV, .width = 640,
+				 .height = 360, .jpeg_quality = 85, .warmup_frames = 2,
+				 .timeout_ms = 3000};
+	struct camera_photo p;
+	struct camera *c = NULL;
+	char dev[VM_PATH_MAX];
+	int r, ctl = -1, frames = 0;
+	uint64_t t0;
+
+	r = find_video(VIVID_UNPLUG, dev, sizeof(dev));
+	if (r < 0) {
+		report(false, "camera.unplug", "no %s node: %s", VIVID_UNPLUG, strerror(-r));
+		return;
+	}
+	snprintf(cfg.device, sizeof(cfg.device), "%.200s", dev);
+	r = camera_open(&cfg, &c);
+	if (r == 0)
+		r = take_photo(c, NULL, 2 * VM_STEP_TIMEOUT_MS, &p);
+	if (r < 0) {
+		report(false, "camera.unplug", "no photo from %s before the unplug: %s", dev,
+		       strerror(-r));
+		goto out;
+	}
+	/* Mid-stream: a capture is pending and its first (warm-up) frame is in. */
+	r = camera_capture(c);
+	if (r == 0) {
+		r = wait_readable(camera_get_fd(c), VM_STEP_TIMEOUT_MS);
+		r = r > 0 ? camera_on_readable(c, &p) : r == 0 ? -ETIMEDOUT : r;
+		frames = r == -EAGAIN;
+	}
+	if (r != -EAGAIN) {
+		report(false, "camera.unplug", "capture on %s: want a warm-up frame first, got %s",
+		       dev, r == 0 ? "the photo" : strerror(-r));
+		goto out;
+	}
+	ctl = vivid_disconnect(dev);
+	if (ctl < 0) {
+		report(false, "camera.unplug", "vivid Disconnect control on %s: %s", dev,
+		       strerror(-ctl));
+		goto out;
+	}
+	t0 = now_ms();
+	r = -EAGAIN;
+	while (r == -EAGAIN) {
+		int w = wait_readable(camera_get_fd(c), VM_STEP_TIMEOUT_MS);
+
+		if (w <= 0) {
+			r = w ? w : -ETIMEDOUT;
+			break;
+		}
+		r = camera_on_readable(c, &p);
+		frames += r == -EAGAIN;
+	}
+	report(r == -ENODEV, "camera.unplug",
+	       "%s unplugged mid-capture (after %d frame): camera_on_readable -> %s (%s) in "
+	       "%llu ms", dev, frames, r == -ENODEV ? "-ENODEV" : r == 0 ? "a photo" : "error",
+	       r ? strerror(-r) : "want No such device", (unsigned long long)(now_ms() - t0));
+	if (r != -ENODEV)
+		goto out;
+	/* Still gone: the next capture says so at once. */
+	r = camera_capture(c);
+	report(r == -ENODEV, "camera.unplug-absent",
+	       "camera_capture while %s is gone -> %s (%s)", dev, r == -ENODEV ? "-ENODEV" :
+	       r == 0 ? "0" : "error", r ? strerror(-r) : "want No such device");
+	/* Back: vivid reconnects when its last handle closes. */
+	close(ctl);
+	ctl = -1;
+	t0 = now_ms();
+	r = take_photo(c, NULL, 2 * VM_STEP_TIMEOUT_MS, &p);
+	if (r < 0) {
+		report(false, "camera.replug", "no photo from %s after it came back: %s", dev,
+		       strerror(-r));
+	} else if (!is_jpeg(&p) || p.passthrough) {
+		report(false, "camera.replug", "not an encoded JPEG (%zu bytes)", p.len);
+	} else if (check_photo_content("camera.replug", &p, true)) {
+		report(true, "camera.replug", "%s back: the same camera handle took a %ux%u photo "
+		       "(colour bars checked) in %llu ms, no reopen by the caller", dev, p.width,
+		       p.height, (unsigned long long)(now_ms() - t0));
+	}
+out:
+	if (ctl >= 0)
+		close(ctl);
 	camera_close(c);
 }
 
@@ -667,11 +1501,14 @@ static int run_camera(void)
 
 	r = find_vivid(dev, sizeof(dev));
 	if (r < 0) {
-		report(false, "camera.vivid", "no vivid capture node: %s", strerror(-r));
-		return 1;
+		report(false, "camera.vivid", "no %s node: %s", VIVID_WEBCAM, strerror(-r));
+	} else {
+		check_camera_size(dev, 1280, 720);
+		check_camera_size(dev, 1920, 1080);
 	}
-	check_camera_size(dev, 1280, 720);
-	check_camera_size(dev, 1920, 1080);
+	check_mjpeg();
+	check_hdmi_inject();
+	check_unplug();
 	return failures;
 }
 
@@ -776,69 +1613,167 @@ static int tty_raw(const char *path)
 	return fd;
 }
 
-/* The MT-SICS responder's script: in motion for a few polls, then stable at 1234.5 g. */
-struct mtsics {
+/*
+ * The scale responders on ttyGS0 (the scale's side of the cable): in motion for a few polls,
+ * then stable. MT-SICS: "SI" -> "S D ..." then "S S 1234.5 g", "I2" -> the model, "Z" -> "Z A".
+ * SCP-01 (NCI): "W<CR>" -> LF weight CR LF status CR ETX, status "10" (motion) then "00"
+ * (stable) at 2.50 lb, "Z<CR>" -> status "20" (at zero); anything else "?".
+ */
+struct responder {
 	int fd;
+	bool scp01;	/* SCP-01 frames end at CR; MT-SICS lines at LF */
 	char line[VM_LINE_MAX];
 	size_t len;
 	unsigned polls;
 	unsigned idents;
+	unsigned zeros;
 };
 
 #define VM_MOTION_POLLS 3
 
-static void mtsics_answer(struct mtsics *m, const char *cmd)
+static void mtsics_answer(struct responder *m, const char *cmd, char *out, size_t size)
 {
-	char out[VM_LINE_MAX];
-
 	if (!strcmp(cmd, "SI")) {
 		if (m->polls++ < VM_MOTION_POLLS)
-			snprintf(out, sizeof(out), "S D %10.1f g\r\n", 1000.0 + 50.0 * m->polls);
+			snprintf(out, size, "S D %10.1f g\r\n", 1000.0 + 50.0 * m->polls);
 		else
-			snprintf(out, sizeof(out), "S S %10s g\r\n", "1234.5");
+			snprintf(out, size, "S S %10s g\r\n", "1234.5");
 	} else if (!strcmp(cmd, "I2")) {
 		m->idents++;
-		snprintf(out, sizeof(out), "I2 A \"XS204 Excellence 220 g\"\r\n");
+		snprintf(out, size, "I2 A \"XS204 Excellence 220 g\"\r\n");
 	} else if (!strcmp(cmd, "Z")) {
-		snprintf(out, sizeof(out), "Z A\r\n");
+		m->zeros++;
+		snprintf(out, size, "Z A\r\n");
 	} else {
-		snprintf(out, sizeof(out), "ES\r\n");
+		snprintf(out, size, "ES\r\n");
 	}
-	if (write(m->fd, out, strlen(out)) < 0)
-		perror("vm-check: ttyGS0 write");
 }
 
-static void mtsics_on_readable(struct mtsics *m)
+static void scp01_answer(struct responder *m, const char *cmd, char *out, size_t size)
 {
-	char buf[VM_LINE_MAX];
+	if (!strcmp(cmd, "W")) {
+		if (m->polls++ < VM_MOTION_POLLS)
+			snprintf(out, size, "\n%6.2flb\r\n10\r\x03", 1.5 + 0.25 * m->polls);
+		else
+			snprintf(out, size, "\n%6.2flb\r\n00\r\x03", 2.5);
+	} else if (!strcmp(cmd, "Z")) {
+		m->zeros++;
+		snprintf(out, size, "\n20\r\x03");
+	} else {
+		snprintf(out, size, "\n?\r\x03");
+	}
+}
+
+static void responder_on_readable(struct responder *m)
+{
+	char buf[VM_LINE_MAX], out[VM_LINE_MAX];
+	char end = m->scp01 ? '\r' : '\n';
 	ssize_t n;
 
 	while ((n = read(m->fd, buf, sizeof(buf))) > 0) {
 		for (ssize_t i = 0; i < n; i++) {
-			if (buf[i] == '\n') {
-				m->line[m->len] = '\0';
-				if (m->len && m->line[m->len - 1] == '\r')
-					m->line[--m->len] = '\0';
-				mtsics_answer(m, m->line);
-				m->len = 0;
-			} else if (m->len < sizeof(m->line) - 1) {
-				m->line[m->len++] = buf[i];
+			if (buf[i] != end) {
+				if (buf[i] != '\n' && buf[i] != '\r' && m->len < sizeof(m->line) - 1)
+					m->line[m->len++] = buf[i];
+				continue;
+			}
+			m->line[m->len] = '\0';
+			if (m->scp01)
+				scp01_answer(m, m->line, out, sizeof(out));
+			else
+				mtsics_answer(m, m->line, out, sizeof(out));
+			m->len = 0;
+			if (write(m->fd, out, strlen(out)) < 0)
+				perror("vm-check: ttyGS0 write");
+		}
+	}
+}
+
+/*
+ * One serial scale backend against its responder on ttyGS0: readings in motion, then the
+ * stable @p want_g grams. @p t0 is when the gadget was created (for the report).
+ */
+static void check_serial_proto(const char *name, const char *backend, bool scp01, int want_g,
+			       const char *what, uint64_t t0)
+{
+	struct scale_cfg cfg = {.device = "/dev/ttyACM0", .poll_ms = 100, .stable_ms = 300};
+	struct responder m = {.fd = -1, .scp01 = scp01};
+	struct scale *s = NULL;
+	struct scale_reading rd = {0};
+	struct epoll_event ev[2];
+	int ep = -1, r, in_motion = 0, stable = 0;
+	uint64_t deadline;
+
+	snprintf(cfg.backend, sizeof(cfg.backend), "%s", backend);
+	m.fd = tty_raw("/dev/ttyGS0");
+	if (m.fd < 0) {
+		report(false, name, "open ttyGS0: %s", strerror(-m.fd));
+		return;
+	}
+	tcflush(m.fd, TCIOFLUSH);
+	r = scale_open(&cfg, &s);
+	if (r < 0) {
+		report(false, name, "scale_open(%s, ttyACM0): %s", backend, strerror(-r));
+		goto out;
+	}
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ev[0] = (struct epoll_event){.events = EPOLLIN, .data.u32 = 0};
+	ev[1] = (struct epoll_event){.events = EPOLLIN, .data.u32 = 1};
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, m.fd, &ev[0]) < 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, scale_get_fd(s), &ev[1]) < 0) {
+		report(false, name, "epoll: %s", strerror(errno));
+		goto out;
+	}
+	deadline = now_ms() + 3 * VM_STEP_TIMEOUT_MS;
+	while (!stable && now_ms() < deadline) {
+		int n = epoll_wait(ep, ev, 2, (int)(deadline - now_ms()));
+
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.u32 == 0) {
+				responder_on_readable(&m);
+				continue;
+			}
+			while ((r = scale_on_readable(s, &rd)) != -EAGAIN) {
+				if (r < 0) {
+					report(false, name, "scale_on_readable: %s", strerror(-r));
+					goto out;
+				}
+				if (!rd.stable)
+					in_motion++;
+				else if (rd.grams == want_g && rd.status == SCALE_OK)
+					stable = 1;
+				else
+					stable = -1;
 			}
 		}
 	}
+	if (stable != 1)
+		report(false, name, "%s (%d readings in motion, last %d g, %u polls answered)",
+		       stable ? "wrong stable reading" : "no stable reading", in_motion, rd.grams,
+		       m.polls);
+	else if (!scp01)
+		report(in_motion >= 1 && m.idents >= 1, name,
+		       "%d in-motion readings, then stable %d g (%s), I2 asked %u times, model "
+		       "\"%s\", %llu ms", in_motion, want_g, what, m.idents, scale_get_model(s),
+		       (unsigned long long)(now_ms() - t0));
+	else
+		report(in_motion >= 1, name,
+		       "%d in-motion readings (status 10), then stable %d g (%s), %u polls, model "
+		       "\"%s\", %llu ms", in_motion, want_g, what, m.polls, scale_get_model(s),
+		       (unsigned long long)(now_ms() - t0));
+out:
+	if (ep >= 0)
+		close(ep);
+	scale_close(s);
+	if (m.fd >= 0)
+		close(m.fd);
 }
 
 static int run_serial_scale(void)
 {
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = 1};
-	struct scale_cfg cfg = {.backend = "serial-mtsics", .device = "/dev/ttyACM0",
-				.poll_ms = 100, .stable_ms = 300};
-	struct mtsics m = {.fd = -1};
-	struct scale *s = NULL;
-	struct scale_reading rd;
-	struct epoll_event ev[2];
-	int nl, ep = -1, r, in_motion = 0, stable = 0;
-	uint64_t t0, deadline;
+	int nl, r;
+	uint64_t t0;
 
 	nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
 	if (nl < 0 || bind(nl, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -861,64 +1796,11 @@ static int run_serial_scale(void)
 	}
 	report(true, "scale.serial.gadget", "ttyACM0 <-> ttyGS0 enumerated in %llu ms",
 	       (unsigned long long)(now_ms() - t0));
-	m.fd = tty_raw("/dev/ttyGS0");
-	if (m.fd < 0) {
-		report(false, "scale.serial.mtsics", "open ttyGS0: %s", strerror(-m.fd));
-		goto out;
-	}
-	r = scale_open(&cfg, &s);
-	if (r < 0) {
-		report(false, "scale.serial.mtsics", "scale_open(serial-mtsics, ttyACM0): %s",
-		       strerror(-r));
-		goto out;
-	}
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	ev[0] = (struct epoll_event){.events = EPOLLIN, .data.u32 = 0};
-	ev[1] = (struct epoll_event){.events = EPOLLIN, .data.u32 = 1};
-	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, m.fd, &ev[0]) < 0 ||
-	    epoll_ctl(ep, EPOLL_CTL_ADD, scale_get_fd(s), &ev[1]) < 0) {
-		report(false, "scale.serial.mtsics", "epoll: %s", strerror(errno));
-		goto out;
-	}
-	deadline = now_ms() + 3 * VM_STEP_TIMEOUT_MS;
-	while (!stable && now_ms() < deadline) {
-		int n = epoll_wait(ep, ev, 2, (int)(deadline - now_ms()));
-
-		for (int i = 0; i < n; i++) {
-			if (ev[i].data.u32 == 0) {
-				mtsics_on_readable(&m);
-				continue;
-			}
-			while ((r = scale_on_readable(s, &rd)) != -EAGAIN) {
-				if (r < 0) {
-					report(false, "scale.serial.mtsics", "scale_on_readable: %s",
-					       strerror(-r));
-					goto out;
-				}
-				if (!rd.stable)
-					in_motion++;
-				else if (rd.grams == 1235 && rd.status == SCALE_OK)
-					stable = 1;
-				else
-					stable = -1;
-			}
-		}
-	}
-	if (stable != 1)
-		report(false, "scale.serial.mtsics", "%s (%d readings in motion, last %d g)",
-		       stable ? "wrong stable reading" : "no stable reading", in_motion, rd.grams);
-	else
-		report(in_motion >= 1 && m.idents >= 1, "scale.serial.mtsics",
-		       "%d in-motion readings, then stable 1235 g (1234.5 g rounded), I2 asked %u "
-		       "times, model \"%s\", %llu ms",
-		       in_motion, m.idents, scale_get_model(s),
-		       (unsigned long long)(now_ms() - t0));
+	check_serial_proto("scale.serial.mtsics", "serial-mtsics", false, 1235,
+			   "1234.5 g rounded", t0);
+	check_serial_proto("scale.serial.scp01", "serial-scp01", true, 1134,
+			   "2.50 lb = 1133.98 g rounded", now_ms());
 out:
-	if (ep >= 0)
-		close(ep);
-	scale_close(s);
-	if (m.fd >= 0)
-		close(m.fd);
 	close(nl);
 	gadget_remove(GADGET, "acm.usb0");
 	return failures;
@@ -1688,6 +2570,7 @@ static int link_dev(const char *run_dir, const char *name, const char *target)
  * RUN_DIR/dev (scanner, badge, camera),
  * print "ready", then act on stdin commands, one reply line each ("ok" or "error ..."):
  *   badge ID | scan TEXT | weigh GRAMS stable|motion
+ *   lights          -> "ok lights red=0|1 amber=… green=… buzzer=…" (gpio-sim line values)
  * Ends at EOF.
  */
 static int run_devices(const char *run_dir)
@@ -1751,7 +2634,19 @@ static int run_devices(const char *run_dir)
 		arg = strchr(line, ' ');
 		if (arg)
 			*arg++ = '\0';
-		if (!arg) {
+		if (!strcmp(line, "lights")) {
+			char v[4][8] = {""};
+
+			r = 0;
+			for (int i = GL_RED; i <= GL_BUZZER && r >= 0; i++)
+				r = gsim_read(&g, i, "value", v[i], sizeof(v[i]));
+			if (r >= 0) {
+				printf("ok lights red=%s amber=%s green=%s buzzer=%s\n", v[GL_RED],
+				       v[GL_AMBER], v[GL_GREEN], v[GL_BUZZER]);
+				fflush(stdout);
+				continue;
+			}
+		} else if (!arg) {
 			r = -EINVAL;
 		} else if (!strcmp(line, "scan")) {
 			r = server_type(&scan, arg);
