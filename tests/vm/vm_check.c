@@ -10,7 +10,8 @@
  *   vm-check badge          uinput keyboard -> badge "evdev" backend
  *   vm-check camera         camera "v4l2" backend: vivid YUYV -> JPEG at 1280x720 and
  *                           1920x1080 (vivid's colour bars); MJPEG through v4l2loopback
- *                           byte-exact; a chosen image through vivid's HDMI output -> input
+ *                           byte-exact; camera.warmup frames counted against lockstep
+ *                           loopback writes; a chosen image through vivid's HDMI output -> input
  *                           loopback; vivid's Disconnect mid-capture (-ENODEV) and recovery
  *   vm-check serial-scale   configfs ACM gadget on dummy_hcd: MT-SICS and SCP-01 (NCI)
  *                           responders on /dev/ttyGS0, the "serial-mtsics" and
@@ -1103,6 +1104,175 @@ out:
 	mjpeg_writer_close(&w);
 }
 
+/* ---- camera: warm-up frames counted against the loopback writer's frames ---- */
+
+/** camera.warmup for the check: frames after the request that never become the photo. */
+#define WARMUP_FRAMES 3
+/** Rounds: the first on the stream started by the capture, the second after it stopped. */
+#define WARMUP_ROUNDS 2
+
+/* Which of the writer's frames @p p is, byte for byte. @return the index or -1. */
+static int mjpeg_frame_of(const struct mjpeg_writer *w, const struct camera_photo *p)
+{
+	for (int i = 0; i < MJPEG_FRAMES; i++)
+		if (p->len == w->len[i] && !memcmp(p->jpeg, w->frame[i], p->len))
+			return i;
+	return -1;
+}
+
+/** Wake-ups the camera may take to settle (take what is pending) before a write. */
+#define WARMUP_SETTLE_MAX 8
+
+/*
+ * Let the camera take what is pending (frames from before the stream started) until its fd
+ * is not readable, then one write, then wait for the camera to be woken and let it take the
+ * frame: a frame that comes while the camera sleeps, as a real camera's do. @return
+ * camera_on_readable()'s result (0: a photo, from the settling or the frame; -EAGAIN: none),
+ * -EBUSY the camera stayed readable, -ETIMEDOUT it was not woken by the frame, a write error.
+ */
+static int warmup_step(struct camera *c, struct mjpeg_writer *w, struct camera_photo *p)
+{
+	int r, n;
+
+	for (n = 0; (r = wait_readable(camera_get_fd(c), 0)) == 1; n++) {
+		if (n == WARMUP_SETTLE_MAX)
+			return -EBUSY;
+		r = camera_on_readable(c, p);
+		if (r != -EAGAIN)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	r = mjpeg_write(w);
+	if (r < 0)
+		return r;
+	r = wait_readable(camera_get_fd(c), VM_STEP_TIMEOUT_MS);
+	if (r <= 0)
+		return r < 0 ? r : -ETIMEDOUT;
+	return camera_on_readable(c, p);
+}
+
+/*
+ * One round: a frame written before the stream starts (stale: must not count), the request,
+ * then the writer and the camera in lockstep: one frame written, the camera woken, the frame
+ * taken, and only then the next. The WARMUP_FRAMES frames after the request must give no
+ * photo; the next one must be the photo, byte-exact. The frames of a round are distinct, so
+ * a photo names the write it came from.
+ */
+static int warmup_round(const char *name, struct camera *c, struct mjpeg_writer *w, int round)
+{
+	struct camera_photo p;
+	unsigned first;
+	int r, i, want;
+
+	r = camera_capture(c);
+	if (r < 0) {
+		report(false, name, "round %d: camera_capture: %s", round, strerror(-r));
+		return r;
+	}
+	first = w->seq;
+	for (int k = 0; k < WARMUP_FRAMES; k++) {
+		r = warmup_step(c, w, &p);
+		if (r == 0) {
+			i = mjpeg_frame_of(w, &p);
+			report(false, name, "round %d: a photo after %d of the %d warm-up frames "
+			       "(frame %d of write %u; the frames after the request were writes "
+			       "%u..)", round, k + 1, WARMUP_FRAMES, i, i >= 0 ? w->last_seq[i] : 0,
+			       first + 1);
+			return -EPROTO;
+		}
+		if (r != -EAGAIN) {
+			report(false, name, "round %d: warm-up frame %d: %s%s%s", round, k + 1,
+			       strerror(-r), w->err ? ", writer: " : "",
+			       w->err ? strerror(-w->err) : "");
+			return r;
+		}
+	}
+	want = (int)(w->seq % MJPEG_FRAMES);
+	r = warmup_step(c, w, &p);
+	/* Not taken in that wake-up: wait for it (no more writes, so no later frame can come). */
+	for (uint64_t end = now_ms() + VM_STEP_TIMEOUT_MS; r == -EAGAIN && now_ms() < end;) {
+		r = wait_readable(camera_get_fd(c), (int)(end - now_ms()));
+		if (r == 1)
+			r = camera_on_readable(c, &p);
+		else if (r == 0)
+			r = -EAGAIN;
+	}
+	if (r < 0) {
+		report(false, name, "round %d: no photo from write %u (the frame after %d warm-up "
+		       "frames): %s", round, w->seq, WARMUP_FRAMES,
+		       r == -EAGAIN ? "it was dropped too" : strerror(-r));
+		return r;
+	}
+	i = mjpeg_frame_of(w, &p);
+	if (i != want || !p.passthrough) {
+		report(false, name, "round %d: the photo is frame %d (write %u), passthrough %d; "
+		       "wanted frame %d of write %u, the one after %d warm-up frames", round, i,
+		       i >= 0 ? w->last_seq[i] : 0, p.passthrough, want, w->seq, WARMUP_FRAMES);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static void check_warmup(void)
+{
+	static const char name[] = "camera.warmup";
+	struct mjpeg_writer w = {.fd = -1, .tfd = -1};
+	struct camera_cfg cfg = {.backend = "v4l2", .format = CAMERA_FMT_MJPEG, .width = MJPEG_W,
+				 .height = MJPEG_H, .warmup_frames = WARMUP_FRAMES,
+				 .timeout_ms = VM_STEP_TIMEOUT_MS};
+	struct camera_photo p;
+	struct camera *c = NULL;
+	char dev[VM_PATH_MAX];
+	int r, round;
+
+	r = find_video(LOOPBACK_LABEL, dev, sizeof(dev));
+	if (r < 0) {
+		report(false, name, "no v4l2loopback node \"%s\": %s", LOOPBACK_LABEL, strerror(-r));
+		return;
+	}
+	/* The writer's own frame period is not used: every write here is one step. */
+	r = mjpeg_writer_open(&w, dev);
+	if (r < 0) {
+		report(false, name, "writer on %s: %s", dev, strerror(-r));
+		goto out;
+	}
+	snprintf(cfg.device, sizeof(cfg.device), "%.200s", dev);
+	r = camera_open(&cfg, &c);
+	if (r < 0) {
+		report(false, name, "camera_open(v4l2, %s, mjpeg %dx%d, warmup %d): %s", dev,
+		       MJPEG_W, MJPEG_H, WARMUP_FRAMES, strerror(-r));
+		goto out;
+	}
+	for (round = 1; round <= WARMUP_ROUNDS; round++) {
+		if (round > 1) {
+			/* A frame nobody asked for: the backend stops its stream. */
+			r = warmup_step(c, &w, &p);
+			if (r != -EAGAIN) {
+				report(false, name, "round %d: an unrequested frame gave %s", round,
+				       r == 0 ? "a photo" : strerror(-r));
+				goto out;
+			}
+			/* Written while the stream is off: older than the next request. */
+			r = mjpeg_write(&w);
+			if (r < 0) {
+				report(false, name, "round %d: write: %s", round, strerror(-r));
+				goto out;
+			}
+		}
+		if (warmup_round(name, c, &w, round) < 0)
+			goto out;
+	}
+	report(true, name, "camera.warmup = %d on %s (MJPEG %dx%d): in %d rounds (a fresh "
+	       "stream each, a frame written before it), %d frames written one at a time after "
+	       "the request, the camera woken for each: the first %d gave no photo, the photo is "
+	       "the next frame, byte-exact", WARMUP_FRAMES, dev, MJPEG_W, MJPEG_H, WARMUP_ROUNDS,
+	       WARMUP_FRAMES + 1, WARMUP_FRAMES);
+out:
+	camera_close(c);
+	mjpeg_writer_close(&w);
+}
+
 /* ---- camera: a chosen image through vivid's HDMI output -> input loopback ---- */
 
 #define HDMI_W 1280
@@ -1507,6 +1677,7 @@ static int run_camera(void)
 		check_camera_size(dev, 1920, 1080);
 	}
 	check_mjpeg();
+	check_warmup();
 	check_hdmi_inject();
 	check_unplug();
 	return failures;
