@@ -25,6 +25,12 @@
  *   file aside for salvage and starts fresh. Nothing here ever deletes a database.
  * - A quarantine renames -wal first, then -shm, then the database: a WAL left at the old name
  *   would otherwise be replayed into the fresh database (sqlite cannot tell whose WAL it is).
+ * - Record IDs are never issued twice, even across a quarantine: "<path>.seq" holds a
+ *   high-water mark of sequence numbers (written durably, OUTBOX_SEQ_RESERVE at a time, before
+ *   a put uses a number past it). It stays where it is when the database is moved aside, so a
+ *   fresh outbox continues numbering after every number the damaged one may have used: the
+ *   records in the damaged file (salvaged later) keep IDs nobody else has, and the jump in
+ *   the sequence shows central where the gap is.
  *
  * sqlite result codes are mapped once, in map_rc(): BUSY/LOCKED -> -EBUSY,
  * FULL -> -ENOSPC (and IOERR whose OS errno is ENOSPC/EDQUOT/EFBIG), NOMEM -> -ENOMEM,
@@ -48,6 +54,7 @@
 #include <sqlite3.h>
 
 #include "hal/clock.h"
+#include "src/durable.h"
 #include "src/log.h"
 #include "src/outbox.h"
 
@@ -81,6 +88,28 @@
 #define OUTBOX_ASIDE_TRIES 100
 /* Mode of the damage marker file. */
 #define OUTBOX_MARKER_MODE 0640
+/*
+ * WAL pages after which a commit checkpoints by itself (PASSIVE, right after the COMMIT has
+ * been synced). Below this the WAL is left for outbox_checkpoint() from the idle path, so a
+ * seal does not pay for a checkpoint (7-10 ms, the p99 of a commit). 4096 pages = 16 MiB,
+ * ~50 packages with 300 KB photos: the bound when nobody calls outbox_checkpoint().
+ */
+#define OUTBOX_WAL_MAX_PAGES 4096
+/*
+ * WAL pages below which outbox_checkpoint() leaves the WAL alone: a checkpoint costs two
+ * fsyncs and the restart after it a third, so it is worth it for a few MiB, not per package.
+ * 1024 pages = 4 MiB, a dozen packages with 300 KB photos (sqlite's own default is 1000).
+ */
+#define OUTBOX_WAL_IDLE_PAGES 1024
+/* Suffix of the sequence high-water mark file, and how many numbers one write reserves (one
+ * extra fsync per this many seals). */
+#define OUTBOX_SEQ_SUFFIX ".seq"
+#define OUTBOX_SEQ_RESERVE 1000
+/* Room for the mark's text: a decimal u64 and a newline. */
+#define OUTBOX_SEQ_TEXT_MAX 24
+/* A macro's value as a string literal. */
+#define OUTBOX_STR_(x) #x
+#define OUTBOX_STR(x) OUTBOX_STR_(x)
 
 /*
  * Schema v1. Column order matters: the blobs (json, photo) come last so that queries reading
@@ -175,6 +204,8 @@ struct outbox {
 	uint64_t next_seq;
 	char last_hash[OUTBOX_HASH_HEX];
 	uint64_t unacked_bytes;
+	int wal_pages; /* frames in the WAL not yet checkpointed (from the WAL hook) */
+	uint64_t seq_reserved; /* high-water mark in "<path>.seq": numbers up to it may be used */
 };
 
 /* Write @p len bytes or fail with -errno. */
@@ -529,6 +560,56 @@ err_rollback:
 }
 
 /* Load next_seq, last_hash and unacked_bytes (index and rowid lookups only). */
+/* Read the sequence high-water mark; 0 when there is none yet. A mark that is not a number
+ * is damage worth a loud message, but not a reason to stop: the database's own max(seq)
+ * still rules, and the next put writes a good mark. */
+static int seq_mark_load(struct outbox *ob)
+{
+	char path[PATH_MAX], buf[OUTBOX_SEQ_TEXT_MAX + 1];
+	unsigned long long v;
+	ssize_t n;
+	char *end;
+	int fd;
+
+	ob->seq_reserved = 0;
+	if (path_cat(path, sizeof(path), ob->path, OUTBOX_SEQ_SUFFIX) < 0)
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	errno = 0;
+	v = strtoull(buf, &end, 10);
+	if (errno || end == buf || (*end && strcmp(end, "\n") != 0)) {
+		log_err(MOD, "%s: not a sequence number ('%.20s'); ignored", path, buf);
+		return 0;
+	}
+	ob->seq_reserved = v;
+	return 0;
+}
+
+/* Make numbers up to @p upto usable: the mark is on disk before any of them is. */
+static int seq_mark_reserve(struct outbox *ob, uint64_t upto)
+{
+	char path[PATH_MAX], text[OUTBOX_SEQ_TEXT_MAX];
+	int n, r;
+
+	if (path_cat(path, sizeof(path), ob->path, OUTBOX_SEQ_SUFFIX) < 0)
+		return -ENAMETOOLONG;
+	n = snprintf(text, sizeof(text), "%" PRIu64 "\n", upto);
+	r = durable_write_file(path, text, (size_t)n, OUTBOX_FILE_MODE, true);
+	if (r < 0) {
+		log_warn(MOD, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	ob->seq_reserved = upto;
+	return 0;
+}
+
 static int load_state(struct outbox *ob)
 {
 	sqlite3_stmt *st = ob->st[ST_LAST];
@@ -776,6 +857,59 @@ static int dir_of(const char *path, char *dir, size_t size)
 }
 
 /*
+ * Replaces sqlite's auto-checkpoint (which is itself a WAL hook, run inside every COMMIT that
+ * takes the WAL past 1000 pages): remember the WAL size; checkpoint here only past the hard
+ * bound. Runs after the commit is durable, so a failed checkpoint never fails the put.
+ */
+static int wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
+{
+	struct outbox *ob = ud;
+	int n_log = 0, n_ckpt = 0, rc;
+
+	ob->wal_pages = pages;
+	if (pages < OUTBOX_WAL_MAX_PAGES)
+		return SQLITE_OK;
+	rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &n_log, &n_ckpt);
+	if (rc == SQLITE_OK && n_ckpt == n_log)
+		ob->wal_pages = 0;
+	else if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		log_warn(MOD, "checkpoint at %d WAL pages: %s", pages, sqlite3_errmsg(db));
+	return SQLITE_OK;
+}
+
+int outbox_checkpoint(struct outbox *ob)
+{
+	int n_log = 0, n_ckpt = 0, rc;
+
+	if (!ob)
+		return -EINVAL;
+	if (ob->wal_pages < OUTBOX_WAL_IDLE_PAGES)
+		return 0;
+	rc = sqlite3_wal_checkpoint_v2(ob->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &n_log, &n_ckpt);
+	if (rc != SQLITE_OK)
+		return map_rc(ob, rc);
+	if (n_ckpt != n_log)
+		return -EBUSY; /* a reader holds older frames; the next idle call goes on */
+	/*
+	 * The next write restarts the WAL from its start, and the first frame of a restarted
+	 * WAL syncs the new WAL header first (synchronous=FULL): one more fsync. Pay it here
+	 * with a write that changes nothing (the schema version, set to what it is), not in
+	 * the next seal.
+	 */
+	rc = sqlite3_exec(ob->db, "PRAGMA user_version = " OUTBOX_STR(OUTBOX_SCHEMA_VERSION), NULL,
+			  NULL, NULL);
+	if (rc != SQLITE_OK)
+		return map_rc(ob, rc);
+	ob->wal_pages = 0;
+	return 0;
+}
+
+int outbox_get_wal_pages(const struct outbox *ob)
+{
+	return ob ? ob->wal_pages : 0;
+}
+
+/*
  * Open and fast-check. On failure *ret_damaged says whether the cause was damage (so the
  * caller may move the file aside) rather than permissions, space, locks or a newer schema.
  */
@@ -826,6 +960,9 @@ static int open_db(const struct outbox_cfg *cfg, struct outbox **ret, bool *ret_
 	r = exec_sql(ob, "PRAGMA synchronous = FULL");
 	if (r < 0)
 		goto err_close;
+	sqlite3_wal_hook(ob->db, wal_hook, ob);
+	/* unknown: whatever an earlier run left, the first outbox_checkpoint() looks */
+	ob->wal_pages = OUTBOX_WAL_IDLE_PAGES;
 	r = migrate(ob);
 	if (r < 0)
 		goto err_close;
@@ -846,6 +983,15 @@ static int open_db(const struct outbox_cfg *cfg, struct outbox **ret, bool *ret_
 	r = load_state(ob);
 	if (r < 0)
 		goto err_close;
+	r = seq_mark_load(ob);
+	if (r < 0)
+		goto err_close;
+	if (ob->next_seq == 1 && ob->seq_reserved) {
+		/* an empty database beside a mark: a fresh start after a quarantine */
+		ob->next_seq = ob->seq_reserved + 1;
+		log_notice(MOD, "%s is new: numbering continues at %" PRIu64 " (after every number "
+			   "an earlier outbox here may have used)", ob->path, ob->next_seq);
+	}
 
 	*ret = ob;
 	return 0;
@@ -1047,6 +1193,11 @@ int outbox_put(struct outbox *ob, const struct outbox_put_req *req, char *ret_ha
 	bytes = (uint64_t)req->json_len + req->photo_len;
 	if (!outbox_has_room(ob, bytes))
 		return -ENOSPC;
+	if (req->seq > ob->seq_reserved) {
+		r = seq_mark_reserve(ob, req->seq - 1 + OUTBOX_SEQ_RESERVE);
+		if (r < 0)
+			return r;
+	}
 
 	sha256_hex(req->json, req->json_len, hash);
 	if (!hash[0])

@@ -176,6 +176,23 @@ int outbox_get_stats(struct outbox *ob, struct outbox_stats *ret);
  */
 int outbox_check(struct outbox *ob, enum outbox_check_level level);
 
+/**
+ * @brief Checkpoint the WAL into the database from the idle path (when nothing is being
+ *        sealed: after central's acks, from an idle timer), so seals never pay for one.
+ *
+ * PASSIVE (never waits for a reader), and only once the WAL holds 1024 pages (4 MiB) or more:
+ * below that it returns 0 at once, without I/O. After the checkpoint it also restarts the WAL
+ * (the header sync that the first commit after a checkpoint would otherwise pay). A put never
+ * checkpoints below 4096 WAL pages (16 MiB); past that bound it checkpoints by itself after
+ * its commit, so the WAL stays bounded when nobody calls this.
+ * @return 0 (nothing to do, or all frames are in the database); -EBUSY a reader holds older
+ *         frames (call again later); -ENOSPC; -EIO; -EINVAL NULL.
+ */
+int outbox_checkpoint(struct outbox *ob);
+
+/** @brief WAL frames not yet checkpointed (after the last commit or checkpoint); 0 for NULL. */
+int outbox_get_wal_pages(const struct outbox *ob);
+
 /** @brief Whether damage was seen since open (a check, or SQLITE_CORRUPT from a statement). */
 bool outbox_is_damaged(const struct outbox *ob);
 

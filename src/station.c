@@ -333,15 +333,39 @@ static void close_device(struct station *st, enum dev d)
 	}
 }
 
+/* The board file's device path of @p d ("" when the backend needs none, e.g. USB HID). */
+static const char *dev_path(const struct station *st, enum dev d)
+{
+	const struct board_cfg *b = st->parts.board;
+
+	if (!b)
+		return "";
+	switch (d) {
+	case DEV_SCALE:
+		return b->scale.device;
+	case DEV_SCANNER:
+		return b->scanner.device;
+	case DEV_BADGE:
+		return b->badge.device;
+	case DEV_CAMERA:
+		return b->camera.device;
+	case _DEV_MAX:
+		break;
+	}
+	return "";
+}
+
 /* The device stopped (unplugged, I/O error): close it, say so, and try to open it again
  * from the board file on a backoff timer. The station keeps sealing what it can. */
 static void device_failed(struct station *st, enum dev d, int err)
 {
-	log_err("station", "%s stopped: %s; re-opening it every few seconds", dev_names[d],
-		strerror(-err));
+	const char *path = dev_path(st, d);
+
+	log_err("station", "%s%s%s%s stopped: %s; re-opening it every few seconds", dev_names[d],
+		*path ? " (" : "", path, *path ? ")" : "", strerror(-err));
 	close_device(st, d);
 	st->dev_down[d] = true;
-	set_error(st, "%s: %s", dev_names[d], strerror(-err));
+	set_error(st, "%s%s%s: %s", dev_names[d], *path ? " " : "", path, strerror(-err));
 	if (st->parts.board && !st->reopen_delay_ns) {
 		st->reopen_delay_ns = REOPEN_MIN_NS;
 		ev_timer_arm_in(st->reopen_timer, st->reopen_delay_ns);
@@ -436,8 +460,10 @@ static int on_camera(struct ev_source *s, int fd, uint32_t revents, void *userda
 			/* The photo failed (timeout, unplug, bad frames): this package gets no
 			 * photo. The camera's fd stays valid and the next capture re-opens the
 			 * device, so the watch stays. One error per wake-up: no spinning. */
-			log_warn("station", "camera: %s", strerror(-r));
-			set_error(st, "camera: %s", strerror(-r));
+			const char *path = dev_path(st, DEV_CAMERA);
+
+			log_warn("station", "camera%s%s: %s", *path ? " " : "", path, strerror(-r));
+			set_error(st, "camera%s%s: %s", *path ? " " : "", path, strerror(-r));
 			if (st->capture_pending) {
 				st->capture_pending = false;
 				pipeline_on_photo(st->pl, NULL, 0, 0, 0, clock_now_ns());
@@ -891,6 +917,9 @@ static void cb_acked(void *userdata, const char *id)
 		ev_timer_disarm(st->storage_timer);
 		pipeline_refresh(st->pl);
 	}
+	/* the idle path: checkpoint the WAL here (after a delivery), never inside a seal */
+	if (between_packages(st))
+		outbox_checkpoint(st->parts.outbox);
 }
 
 static void cb_order_response(void *userdata, uint64_t corr, const char *json, size_t len)

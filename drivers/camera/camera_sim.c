@@ -4,8 +4,11 @@
  *
  * The fd is an eventfd (semaphore mode): capture() adds one, on_readable() takes one and
  * delivers one frame of cfg->width x cfg->height in cfg->format:
- *   - YUYV: a deterministic test pattern that changes with every frame (luma gradient, the
- *     frame counter as 16 black/white bars across the top, chroma shifted by the counter);
+ *   - YUYV: a deterministic test pattern that changes with every frame: a textured scene
+ *     (luma and chroma ramps with fixed pseudo-random grain, so that a 1080p frame at q85
+ *     encodes to ~300 KB like a real photo of a parcel, not the ~85 KB of a smooth ramp)
+ *     drawn once at open into a buffer that is reused, and the frame counter as 16
+ *     black/white bars across the top eighth, redrawn per frame (only those rows change);
  *   - MJPEG: the same pattern encoded to JPEG here, so the class layer sees a real camera
  *     JPEG to pass through;
  *   - NV12: the same pattern as a Y plane and the even rows' U/V pairs.
@@ -33,6 +36,12 @@
 #define CAMERA_SIM_FILE_MAX (32u << 20)
 /** Bars that show the frame counter in the pattern (one bit each, MSB first). */
 #define PATTERN_BARS 16u
+/** Luma grain of the scene: +-6 levels (1080p q85 4:2:0 encodes to ~300 KB). */
+#define PATTERN_LUMA_GRAIN 6
+/** Chroma grain of the scene: +-2 levels. */
+#define PATTERN_CHROMA_GRAIN 2
+/** Seed of the grain (xorshift32): every run and every station draws the same scene. */
+#define PATTERN_SEED 0x2545F491u
 
 /* Bytes of a packed NV12 frame. */
 static size_t nv12_len(unsigned w, unsigned h)
@@ -44,7 +53,7 @@ struct camera_sim {
 	int efd;
 	uint32_t frame_no;
 	struct hal_jpeg *jpeg; /* MJPEG pattern encoder; header probe for recorded frames */
-	uint8_t *yuyv;	       /* pattern frame, width * height * 2 */
+	uint8_t *yuyv;	       /* scene drawn at open, counter redrawn per frame; reused */
 	uint8_t *nv12;	       /* the pattern as NV12 (format nv12 only) */
 	/* directory mode */
 	int dirfd;
@@ -97,6 +106,48 @@ static int open_dir(struct camera_sim *p, const char *path)
 	return 0;
 }
 
+/* xorshift32: the grain generator (fast, deterministic, good enough for texture). */
+static uint32_t grain_next(uint32_t *state)
+{
+	uint32_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*state = x;
+	return x;
+}
+
+/* A ramp value plus grain in -amp..amp, kept inside the studio range lo..hi. */
+static uint8_t grainy(int base, int amp, int lo, int hi, uint32_t *state)
+{
+	int v = base + (int)(grain_next(state) % (uint32_t)(2 * amp + 1)) - amp;
+
+	return (uint8_t)(v < lo ? lo : v > hi ? hi : v);
+}
+
+/*
+ * The scene, drawn once at open: luma ramps left to right, U top to bottom, V left to
+ * right, each with grain. Studio range (Y 16..235, Cb/Cr 16..240), as a V4L2 camera sends.
+ */
+static void fill_scene(uint8_t *buf, unsigned w, unsigned h)
+{
+	uint32_t state = PATTERN_SEED;
+	unsigned x, y;
+	uint8_t *row;
+
+	for (y = 0; y < h; y++) {
+		row = buf + (size_t)y * w * 2;
+		for (x = 0; x < w; x++) {
+			row[2 * x] = grainy(16 + (int)(x * 219u / w), PATTERN_LUMA_GRAIN, 16, 235,
+					    &state);
+			/* Odd bytes alternate U (even pixel) and V (odd pixel). */
+			row[2 * x + 1] = grainy(x % 2 ? (int)(x * 255u / w) : (int)(y * 255u / h),
+						PATTERN_CHROMA_GRAIN, 16, 240, &state);
+		}
+	}
+}
+
 static int sim_open(struct camera *c)
 {
 	const struct camera_cfg *cfg = &c->cfg;
@@ -136,6 +187,7 @@ static int sim_open(struct camera *c)
 	p->yuyv = malloc((size_t)cfg->width * cfg->height * 2);
 	if (!p->yuyv)
 		return -ENOMEM;
+	fill_scene(p->yuyv, cfg->width, cfg->height);
 	if (cfg->format == CAMERA_FMT_NV12) {
 		p->nv12 = malloc(nv12_len(cfg->width, cfg->height));
 		if (!p->nv12)
@@ -188,32 +240,24 @@ static int sim_capture(struct camera *c)
 }
 
 /*
- * The test pattern. Luma: a left-to-right ramp, with the frame counter drawn over the top
- * eighth as PATTERN_BARS bars (white = 1). Chroma: U ramps top to bottom and moves with the
- * counter, V ramps left to right. Every frame differs, and the same counter always gives
- * the same bytes.
+ * Per frame: the frame counter over the top eighth as PATTERN_BARS luma bars (white = 1);
+ * the rest of the scene is left as drawn. Every frame differs, and the same counter always
+ * gives the same bytes.
  */
-static void fill_pattern(uint8_t *buf, unsigned w, unsigned h, uint32_t frame_no)
+static void draw_counter(uint8_t *buf, unsigned w, unsigned h, uint32_t frame_no)
 {
 	unsigned band = h / 8 ? h / 8 : 1, bar_w = w / PATTERN_BARS ? w / PATTERN_BARS : 1;
 	unsigned x, y, bit;
-	uint8_t *row, u;
+	uint8_t *row, luma;
 
-	for (y = 0; y < h; y++) {
+	for (y = 0; y < band; y++) {
 		row = buf + (size_t)y * w * 2;
-		u = (uint8_t)(y * 255u / h + frame_no * 8u);
 		for (x = 0; x < w; x++) {
-			uint8_t luma = (uint8_t)(16u + x * 219u / w);
-
-			if (y < band) {
-				bit = x / bar_w;
-				if (bit < PATTERN_BARS)
-					luma = (frame_no >> (PATTERN_BARS - 1 - bit)) & 1u ? 235
-											   : 16;
-			}
+			bit = x / bar_w;
+			if (bit >= PATTERN_BARS)
+				break;
+			luma = (frame_no >> (PATTERN_BARS - 1 - bit)) & 1u ? 235 : 16;
 			row[2 * x] = luma;
-			/* Odd bytes alternate U (even pixel) and V (odd pixel). */
-			row[2 * x + 1] = x % 2 ? (uint8_t)(x * 255u / w) : u;
 		}
 	}
 }
@@ -299,7 +343,7 @@ static int sim_on_readable(struct camera *c, struct camera_frame *ret)
 		return read_file_frame(p, ret);
 
 	p->frame_no++;
-	fill_pattern(p->yuyv, cfg->width, cfg->height, p->frame_no);
+	draw_counter(p->yuyv, cfg->width, cfg->height, p->frame_no);
 	if (cfg->format == CAMERA_FMT_YUYV) {
 		ret->data = p->yuyv;
 		ret->len = (size_t)cfg->width * cfg->height * 2;

@@ -6,7 +6,8 @@
  * Cases: a healthy file; a garbage header; damage in the middle of a big file that only the
  * idle-time full check sees (then the marker makes the next start move it aside); a tampered
  * last record (the fast check at open sees it); a marker over an intact file (false alarm:
- * kept, marker removed); errors that are not damage (newer schema) move nothing; two
+ * kept, marker removed), and the fresh outbox numbers on after the damaged one (its
+ * sequence high-water mark); errors that are not damage (newer schema) move nothing; two
  * quarantines in the same second get distinct names; the -wal moves with the database.
  * sealbench-salvage (found next to this binary's directory: BUILD/sealbench-salvage) reads
  * the moved file back: JSON lines and a fresh outbox that opens with the chain head intact.
@@ -171,7 +172,17 @@ static void test_garbage_header(const char *dir)
 	check(stat(aside, &after) == 0 && after.st_size == before.st_size &&
 		      after.st_ino == before.st_ino,
 	      "garbage header: the moved file is not the damaged one");
-	check(ob && outbox_get_next_seq(ob) == 1, "garbage header: fresh outbox not empty");
+	/* empty, and numbering after every number the damaged outbox may have used (its
+	 * high-water mark stayed at the live path): no record ID is ever issued twice */
+	check(ob && outbox_get_next_seq(ob) > SMALL_RECORDS, "garbage header: the fresh outbox "
+	      "starts at %" PRIu64 ", reusing the damaged one's record IDs",
+	      ob ? outbox_get_next_seq(ob) : 0);
+	{
+		struct outbox_stats os = {0};
+
+		check(ob && outbox_get_stats(ob, &os) == 0 && os.total == 0,
+		      "garbage header: fresh outbox not empty");
+	}
 	snprintf(marker, sizeof(marker), "%s" OUTBOX_DAMAGED_SUFFIX, path);
 	check(!exists(marker), "garbage header: a marker is left at the live path");
 	outbox_close(ob);

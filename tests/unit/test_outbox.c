@@ -312,6 +312,54 @@ static void test_put_chain_reopen(void **state)
 	assert_int_equal(outbox_get_next_seq(f->ob), 5);
 }
 
+/* The sequence high-water mark: written before a number past it is used, kept when the
+ * database goes (a quarantine moves it aside), so a fresh outbox never reuses a record ID. */
+static void test_seq_high_water_mark(void **state)
+{
+	struct fx *f = *state;
+	char mark[PATH_MAX + 8], aside[PATH_MAX + 8], text[32] = "";
+	FILE *fp;
+
+	fmt(mark, sizeof(mark), "%s.seq", f->path);
+	fx_open(f);
+	assert_int_equal(access(mark, F_OK), -1); /* nothing used yet, nothing reserved */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(put_next(f->ob, NULL, 0, NULL, NULL), 0);
+	fp = fopen(mark, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(text, sizeof(text), fp));
+	fclose(fp);
+	assert_string_equal(text, "1000\n");
+	outbox_close(f->ob);
+	f->ob = NULL;
+
+	/* the database moved aside (as a quarantine does): numbering goes on after the mark */
+	fmt(aside, sizeof(aside), "%s.aside", f->path);
+	assert_int_equal(rename(f->path, aside), 0);
+	unlink(f->path); /* no -wal/-shm left behind after a clean close */
+	fx_open(f);
+	assert_int_equal(outbox_get_next_seq(f->ob), 1001);
+	assert_string_equal(outbox_get_last_hash(f->ob), ZERO_HASH);
+	assert_int_equal(put_next(f->ob, NULL, 0, NULL, NULL), 0);
+	fp = fopen(mark, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(text, sizeof(text), fp));
+	fclose(fp);
+	assert_string_equal(text, "2000\n");
+	fx_reopen(f);
+	assert_int_equal(outbox_get_next_seq(f->ob), 1002);
+	outbox_close(f->ob);
+	f->ob = NULL;
+
+	/* a mark that is not a number is ignored (loudly); the database's own head rules */
+	fp = fopen(mark, "w");
+	assert_non_null(fp);
+	fputs("garbage", fp);
+	fclose(fp);
+	fx_open(f);
+	assert_int_equal(outbox_get_next_seq(f->ob), 1002);
+}
+
 static void test_seq_mismatch(void **state)
 {
 	struct fx *f = *state;
@@ -658,6 +706,68 @@ static void test_large_photo(void **state)
 		check_stats(f->ob, 1, LARGE_PHOTO_LEN + REC_JSON_LEN, 1, 1);
 		fx_reopen(f);
 	}
+	free(photo);
+}
+
+/*
+ * Checkpoints are the idle path's (outbox_checkpoint()), not the seal's: puts leave the WAL
+ * alone past sqlite's usual 1000-page auto-checkpoint, until the 4096-page bound.
+ */
+static void test_checkpoint_idle_and_bound(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *photo = make_photo(LARGE_PHOTO_LEN, 3);
+	char wal[PATH_MAX + 8];
+	struct stat st;
+	int pages, prev = 0, drops = 0;
+	sqlite3 *db;
+
+	assert_int_equal(outbox_checkpoint(NULL), -EINVAL);
+	assert_int_equal(outbox_get_wal_pages(NULL), 0);
+	fx_open(f);
+	fmt(wal, sizeof(wal), "%s-wal", f->path);
+	/* a small WAL is left for later: no I/O for a package or two */
+	assert_int_equal(put_next(f->ob, photo, LARGE_PHOTO_LEN, NULL, NULL), 0);
+	prev = outbox_get_wal_pages(f->ob);
+	assert_true(prev > 0 && prev < 1024);
+	assert_int_equal(outbox_checkpoint(f->ob), 0);
+	assert_int_equal(outbox_get_wal_pages(f->ob), prev);
+	/* 20 x 300 KB = ~1500 pages: past where sqlite would have checkpointed by itself */
+	for (int i = 1; i < 20; i++) {
+		assert_int_equal(put_next(f->ob, photo, LARGE_PHOTO_LEN, NULL, NULL), 0);
+		pages = outbox_get_wal_pages(f->ob);
+		assert_true(pages > prev);
+		prev = pages;
+	}
+	assert_true(prev > 1000);
+	/* the database file has not received the photos yet */
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_true(st.st_size < 20 * (off_t)LARGE_PHOTO_LEN);
+	assert_int_equal(outbox_checkpoint(f->ob), 0);
+	assert_int_equal(outbox_get_wal_pages(f->ob), 0);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_true(st.st_size >= 20 * (off_t)LARGE_PHOTO_LEN);
+	assert_int_equal(outbox_checkpoint(f->ob), 0); /* empty WAL: nothing to do */
+	db = raw_open(f->path);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM records WHERE photo IS NOT NULL"), 20);
+	sqlite3_close(db);
+
+	/* Nobody calls outbox_checkpoint(): the WAL still stays under the bound. */
+	prev = 0;
+	for (int i = 0; i < 70; i++) {
+		assert_int_equal(put_next(f->ob, photo, LARGE_PHOTO_LEN, NULL, NULL), 0);
+		pages = outbox_get_wal_pages(f->ob);
+		assert_true(pages < 4096);
+		if (pages < prev)
+			drops++;
+		prev = pages;
+	}
+	assert_true(drops >= 1);
+	assert_int_equal(stat(wal, &st), 0);
+	assert_true(st.st_size <= (off_t)(4096 + 2 * LARGE_PHOTO_LEN / 4096 + 8) * 4120);
+	check_stats(f->ob, 90, 90 * (LARGE_PHOTO_LEN + REC_JSON_LEN), 90, 90);
+	fx_reopen(f);
+	check_stats(f->ob, 90, 90 * (LARGE_PHOTO_LEN + REC_JSON_LEN), 90, 90);
 	free(photo);
 }
 
@@ -1019,6 +1129,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_empty_open_creates_dirs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_chain_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seq_high_water_mark, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seq_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_args, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
@@ -1027,6 +1138,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_has_tracking, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_photo, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_idle_and_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_too_new, setup, teardown),
