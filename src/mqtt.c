@@ -24,6 +24,20 @@
  * The table is bounded (MQTT_AWAIT_MAX): when central stops acking, the cursor stops, which
  * bounds both memory and the duplicate traffic. A mid -> track map covers every message of a
  * record (photo chunks and evidence), so a chunk's PUBACK error is charged to its record.
+ *
+ * Resuming a photo after a drop (struct resume): the link remembers, per record, which photo
+ * chunks the broker PUBACKed with reason 0x00 (a QoS 1 PUBACK hands the message to the broker:
+ * delivering it to central's persistent session is the broker's job from then on). This
+ * memory survives reconnects, unlike the per-connection tracks, so the replay after a
+ * reconnect publishes only the chunks without such a PUBACK, then the evidence (always: it is
+ * central's trigger to check the photo and ack). 0x10 "no matching subscribers" does not
+ * count: nobody got that chunk. The optimisation is never what correctness rests on: when
+ * central's ack does not come within ack_timeout, the record's PUBACKed set is forgotten and
+ * the whole photo goes again (central or the broker may have lost partial state, for example a
+ * broker restarted without persistence). The memory is in RAM only and bounded: one slot per
+ * record of the inflight window (cfg->inflight), MQTT_RESUME_CHUNKS_MAX chunks each (later
+ * chunks are always re-sent); a new record takes a free slot or the least recently used one
+ * of a record not in flight. After a daemon restart every unacked record is sent whole.
  */
 #include <assert.h>
 #include <errno.h>
@@ -83,6 +97,14 @@
 #define MQTT_TLS_MIN_VERSION "tlsv1.2"
 /** libmosquitto's last error-level log line (OpenSSL's reason for a TLS failure). */
 #define MQTT_LIBLOG_MAX 128
+/**
+ * Photo chunks per record whose PUBACK is remembered for a resume (one bit each); chunks past
+ * this are always re-sent. 1024 chunks of 128 KB cover a 128 MB photo.
+ */
+#define MQTT_RESUME_CHUNKS_MAX 1024
+#define MQTT_RESUME_WORDS      (MQTT_RESUME_CHUNKS_MAX / 64)
+/** Which chunk a message is: chunk number + 1 in a uint16_t per mid, 0 for the evidence. */
+_Static_assert(MQTT_RESUME_CHUNKS_MAX < UINT16_MAX, "mid_chunk holds chunk number + 1");
 
 enum link_state {
 	LINK_DOWN,	 /* no socket; the retry timer is armed */
@@ -104,6 +126,15 @@ struct track {
 	int evidence_mid;
 	bool failed; /* a message of this record got a failing PUBACK: do not mark it SENT */
 	bool acked;  /* central acked it while in flight */
+};
+
+/* What the broker took of one record's photo, kept across reconnects (see the top). */
+struct resume {
+	uint64_t seq;	/* 0: free slot */
+	uint64_t used;	/* last use, for the least-recently-used choice */
+	size_t nchunks; /* of the photo as published (chunk_size is fixed per link) */
+	char sha256[OUTBOX_HASH_HEX];
+	uint64_t acked[MQTT_RESUME_WORDS]; /* bit i: chunk i PUBACKed with reason 0x00 */
 };
 
 struct mqtt_link {
@@ -149,6 +180,12 @@ struct mqtt_link {
 	struct track *tracks; /* cfg.inflight + MQTT_AWAIT_MAX */
 	size_t ntracks;
 	uint16_t *mid_owner; /* mid -> track index + 1; 0: not a record's message */
+	uint16_t *mid_chunk; /* mid -> photo chunk number + 1; 0: not a tracked chunk */
+
+	/* Across connections: the PUBACKed chunks of recent records (cfg.inflight slots). */
+	struct resume *resumes;
+	uint64_t resume_clock;
+	struct mqtt_link_stats stats;
 
 	/* mqtt_link_free(): the PUBACK of the offline status. */
 	int close_mid;
@@ -314,6 +351,7 @@ static void reset_delivery(struct mqtt_link *l)
 {
 	memset(l->tracks, 0, l->ntracks * sizeof(*l->tracks));
 	memset(l->mid_owner, 0, MQTT_MID_SPACE * sizeof(*l->mid_owner));
+	memset(l->mid_chunk, 0, MQTT_MID_SPACE * sizeof(*l->mid_chunk));
 	l->cursor = 0;
 	l->inflight = 0;
 }
@@ -462,6 +500,82 @@ static void on_subscribe_cb(struct mosquitto *mosq, void *obj, int mid, int coun
 				  mosquitto_reason_string(granted[i]));
 }
 
+/* ---- resume: the PUBACKed chunks of a record, across reconnects ---- */
+
+static struct resume *resume_find(struct mqtt_link *l, uint64_t seq)
+{
+	for (unsigned i = 0; i < l->cfg.inflight; i++)
+		if (l->resumes[i].seq == seq)
+			return &l->resumes[i];
+	return NULL;
+}
+
+/* Forget what the broker took of record @p seq: its photo goes whole next time. */
+static void resume_forget(struct mqtt_link *l, uint64_t seq)
+{
+	struct resume *r = resume_find(l, seq);
+
+	if (r)
+		*r = (struct resume){0};
+}
+
+static bool seq_in_flight(const struct mqtt_link *l, uint64_t seq)
+{
+	for (size_t i = 0; i < l->ntracks; i++)
+		if (l->tracks[i].state == TRACK_INFLIGHT && l->tracks[i].seq == seq)
+			return true;
+	return false;
+}
+
+/*
+ * The resume slot for publishing @p row's photo in @p nchunks chunks: its own when it is the
+ * same photo, else a fresh one taken from a free slot or the least recently used slot of a
+ * record not in flight. There are cfg.inflight slots and fewer records in flight while the
+ * window admits a publish, so a slot is always found; NULL only defends that invariant (the
+ * photo is then sent whole).
+ */
+static struct resume *resume_get(struct mqtt_link *l, const struct outbox_row *row, size_t nchunks)
+{
+	struct resume *r = resume_find(l, row->seq);
+
+	if (r && (r->nchunks != nchunks || strcmp(r->sha256, row->photo_sha256) != 0)) {
+		*r = (struct resume){0};
+		r = NULL;
+	}
+	if (!r) {
+		for (unsigned i = 0; i < l->cfg.inflight; i++) {
+			struct resume *c = &l->resumes[i];
+
+			if (c->seq == 0) {
+				r = c;
+				break;
+			}
+			if ((!r || c->used < r->used) && !seq_in_flight(l, c->seq))
+				r = c;
+		}
+		if (!r)
+			return NULL;
+		*r = (struct resume){.seq = row->seq, .nchunks = nchunks};
+		memcpy(r->sha256, row->photo_sha256, sizeof(r->sha256));
+	}
+	r->used = ++l->resume_clock;
+	return r;
+}
+
+static bool resume_has(const struct resume *r, size_t chunk)
+{
+	return r && chunk < MQTT_RESUME_CHUNKS_MAX && (r->acked[chunk / 64] >> (chunk % 64) & 1);
+}
+
+/* The broker took chunk @p chunk of record @p seq (PUBACK 0x00). */
+static void resume_mark(struct mqtt_link *l, uint64_t seq, size_t chunk)
+{
+	struct resume *r = resume_find(l, seq);
+
+	if (r && chunk < r->nchunks && chunk < MQTT_RESUME_CHUNKS_MAX)
+		r->acked[chunk / 64] |= UINT64_C(1) << (chunk % 64);
+}
+
 static struct track *track_of_mid(struct mqtt_link *l, int mid)
 {
 	unsigned idx;
@@ -478,12 +592,20 @@ static void on_publish_cb(struct mosquitto *mosq, void *obj, int mid, int reason
 {
 	struct mqtt_link *l = obj;
 	struct track *t = track_of_mid(l, mid);
+	unsigned chunk = 0;
 	int r;
 
 	(void)mosq;
 	(void)props;
+	if (t) {
+		chunk = l->mid_chunk[mid]; /* t: mid is in range */
+		l->mid_chunk[mid] = 0;
+	}
 	if (l->state == LINK_CLOSING && mid == l->close_mid)
 		l->close_acked = true;
+	/* Only 0x00 hands the chunk over: 0x10 "no matching subscribers" means nobody has it. */
+	if (t && chunk && reason == MQTT_RC_SUCCESS)
+		resume_mark(l, t->seq, chunk - 1);
 	if (reason >= MQTT_RC_FAILURE) {
 		if (t)
 			set_error(l, "PUBACK for record %llu: %s", (unsigned long long)t->seq,
@@ -528,6 +650,7 @@ static void track_acked(struct mqtt_link *l, const char *id)
 	seq = strtoull(dash + 1, &end, 10);
 	if (errno || *end || seq == 0)
 		return;
+	resume_forget(l, seq);
 	for (size_t i = 0; i < l->ntracks; i++) {
 		struct track *t = &l->tracks[i];
 
@@ -671,7 +794,9 @@ static int publish_messages(struct mqtt_link *l, struct track *t, const struct o
 	if (row->photo && row->photo_len) {
 		size_t chunk = l->cfg.chunk_size;
 		size_t nchunks = (row->photo_len + chunk - 1) / chunk;
+		const struct resume *res = resume_get(l, row, nchunks);
 		mosquitto_property *props = NULL;
+		size_t skipped = 0;
 
 		rc = photo_props(row, nchunks, &props);
 		if (rc)
@@ -681,6 +806,10 @@ static int publish_messages(struct mqtt_link *l, struct track *t, const struct o
 			size_t off = i * chunk;
 			size_t len = row->photo_len - off < chunk ? row->photo_len - off : chunk;
 
+			if (resume_has(res, i)) {
+				skipped++; /* the broker took it before the drop */
+				continue;
+			}
 			if ((size_t)snprintf(topic, sizeof(topic), "%s%s/%zu", l->t_photo, row->id,
 					     i) >= sizeof(topic)) {
 				rc = MOSQ_ERR_INVAL;
@@ -688,12 +817,22 @@ static int publish_messages(struct mqtt_link *l, struct track *t, const struct o
 			}
 			rc = mosquitto_publish_v5(l->mosq, &mid, topic, (int)len, row->photo + off,
 						  1, false, props);
-			if (!rc)
+			if (!rc) {
 				l->mid_owner[mid] = owner;
+				l->mid_chunk[mid] =
+					i < MQTT_RESUME_CHUNKS_MAX ? (uint16_t)(i + 1) : 0;
+				l->stats.chunks_published++;
+			}
 		}
 		mosquitto_property_free_all(&props);
 		if (rc)
 			return rc;
+		if (skipped) {
+			l->stats.chunks_skipped += skipped;
+			log_info(MOD,
+				 "record %llu: resuming its photo, %zu of %zu chunks already sent",
+				 (unsigned long long)row->seq, skipped, nchunks);
+		}
 	}
 	if (row->json_len > INT_MAX)
 		return MOSQ_ERR_PAYLOAD_SIZE;
@@ -702,6 +841,7 @@ static int publish_messages(struct mqtt_link *l, struct track *t, const struct o
 	if (rc)
 		return rc;
 	l->mid_owner[mid] = owner;
+	l->mid_chunk[mid] = 0;
 	t->evidence_mid = mid;
 	return MOSQ_ERR_SUCCESS;
 }
@@ -760,6 +900,7 @@ static int republish(struct mqtt_link *l, struct track *t)
 
 	r = outbox_next_unacked(l->ob, t->seq - 1, &row);
 	if (r == -ENOENT || (r == 0 && row.seq != t->seq)) {
+		resume_forget(l, t->seq);
 		*t = (struct track){0}; /* acked */
 		outbox_row_done(&row);
 		return 0;
@@ -769,6 +910,15 @@ static int republish(struct mqtt_link *l, struct track *t)
 			  strerror(-r));
 		t->due_ns = clock_now_ns() + ms_to_ns(l->cfg.backoff_max_ms);
 		return 0;
+	}
+	/*
+	 * Central did not ack within ack_timeout (or the publish was refused locally): whatever
+	 * partial state the broker or central held may be gone, so the whole photo goes again.
+	 * After a failing PUBACK only the refused chunks (and the evidence) go again.
+	 */
+	if (!t->failed && resume_find(l, t->seq)) {
+		resume_forget(l, t->seq);
+		l->stats.resume_resets++;
 	}
 	r = publish_record(l, t, &row);
 	outbox_row_done(&row);
@@ -1081,7 +1231,10 @@ int mqtt_link_new(struct ev *ev, const struct mqtt_link_cfg *cfg, struct outbox 
 	l->ntracks = cfg->inflight + MQTT_AWAIT_MAX;
 	l->tracks = calloc(l->ntracks, sizeof(*l->tracks));
 	l->mid_owner = calloc(MQTT_MID_SPACE, sizeof(*l->mid_owner));
-	if (!l->host || !l->client_id || !l->tracks || !l->mid_owner) {
+	l->mid_chunk = calloc(MQTT_MID_SPACE, sizeof(*l->mid_chunk));
+	l->resumes = calloc(cfg->inflight, sizeof(*l->resumes));
+	if (!l->host || !l->client_id || !l->tracks || !l->mid_owner || !l->mid_chunk ||
+	    !l->resumes) {
 		r = -ENOMEM;
 		goto err_free;
 	}
@@ -1114,6 +1267,8 @@ err_free:
 	ev_source_free(l->redo);
 	ev_source_free(l->retry);
 	ev_source_free(l->tick);
+	free(l->resumes);
+	free(l->mid_chunk);
 	free(l->mid_owner);
 	free(l->tracks);
 	free(l->tls_key);
@@ -1200,6 +1355,8 @@ void mqtt_link_free(struct mqtt_link *l)
 	l->state = LINK_CLOSING;
 	mosquitto_destroy(l->mosq);
 	free(l->status_json);
+	free(l->resumes);
+	free(l->mid_chunk);
 	free(l->mid_owner);
 	free(l->tracks);
 	free(l->tls_key);
@@ -1266,6 +1423,13 @@ int mqtt_link_set_status(struct mqtt_link *l, const char *json)
 	r = publish_status(l);
 	update_events(l);
 	return r;
+}
+
+int mqtt_link_get_stats(const struct mqtt_link *l, struct mqtt_link_stats *ret)
+{
+	assert(l && ret);
+	*ret = l->stats;
+	return 0;
 }
 
 const char *mqtt_link_get_last_error(const struct mqtt_link *l)

@@ -13,8 +13,12 @@
  * properties "sha256", "chunks", "content-type"), then the record (.../evidence). At most
  * `inflight` records are unacknowledged by the broker at once. PUBACK -> outbox_mark_sent().
  * Central's application ack on .../ack -> outbox_ack(). After a (re)connect every unacked
- * record is published again from the oldest (central de-duplicates by record ID); a record
- * PUBACKed but not acked by central within ack_timeout is published again too.
+ * record is published again from the oldest (central de-duplicates by record ID), except the
+ * photo chunks the broker already PUBACKed (reason 0x00) before the drop: only the missing
+ * chunks and the evidence go again. A record PUBACKed but not acked by central within
+ * ack_timeout is published again too, then with its whole photo. What was PUBACKed is kept in
+ * memory only (one slot per record of the inflight window): after a restart of the process a
+ * record is sent whole.
  *
  * Order context: mqtt_link_request_order() publishes on sealbench/v1/{site}/orders/request
  * with response topic sealbench/v1/{site}/{station}/orders/response and correlation data; the
@@ -55,6 +59,13 @@ struct mqtt_link_cfg {
 	const char *tls_ca;
 	const char *tls_cert;
 	const char *tls_key;
+};
+
+/** Photo transfer counters since mqtt_link_new() (mqtt_link_get_stats()). */
+struct mqtt_link_stats {
+	uint64_t chunks_published; /* photo chunk messages handed to libmosquitto */
+	uint64_t chunks_skipped;   /* not published again: the broker had PUBACKed them */
+	uint64_t resume_resets;	   /* PUBACKed sets forgotten after ack_timeout: sent whole */
 };
 
 struct mqtt_link_callbacks {
@@ -114,6 +125,12 @@ int mqtt_link_request_order(struct mqtt_link *l, uint64_t correlation, const cha
  * @return 0, -ENOTCONN (kept and sent on connect), -errno.
  */
 int mqtt_link_set_status(struct mqtt_link *l, const char *json);
+
+/**
+ * @brief Copy the photo transfer counters into *ret.
+ * @return 0.
+ */
+int mqtt_link_get_stats(const struct mqtt_link *l, struct mqtt_link_stats *ret);
 
 /** @brief The last link error as text ("" when none); borrowed. */
 const char *mqtt_link_get_last_error(const struct mqtt_link *l);
