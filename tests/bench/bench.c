@@ -66,6 +66,8 @@
 #define BENCH_TOPIC_MAX 192
 /** Preloaded records (growth) are committed in batches of this many between progress lines. */
 #define BENCH_PRELOAD_REPORT 10000
+/** Bulk writers (preload, fill) checkpoint every this many records, as an idle station would. */
+#define BENCH_CKPT_EVERY 50
 /** Largest photo chunk the baseline accepts (mosquitto's default packet cap is far above). */
 #define BENCH_CHUNK_MAX (1u << 20)
 /** Seconds the delivery baseline may take before it gives up. */
@@ -245,11 +247,19 @@ static const char *const stage_names[_ST_MAX] = { "camera", "checks", "sha", "bu
 						  "put" };
 static uint64_t stage_ns[_ST_MAX];
 static uint64_t stage_t;
+/* The last package's outbox_put() and the last baseline commit, for their own p50. */
+static uint64_t last_put_ns, last_commit_ns;
+/* The baseline's own split, summed the same way: encode (YUYV), SHA-256, sign, commit. */
+enum base_stage { BS_ENCODE, BS_SHA, BS_SIGN, BS_COMMIT, _BS_MAX };
+static const char *const base_stage_names[_BS_MAX] = { "encode", "sha", "sign", "commit" };
+static uint64_t base_stage_ns[_BS_MAX];
 
 static void stage_mark(enum stage s)
 {
 	uint64_t now = clock_now_ns();
 
+	if (s == ST_PUT)
+		last_put_ns = now - stage_t;
 	stage_ns[s] += now - stage_t;
 	stage_t = now;
 }
@@ -442,7 +452,7 @@ static uint64_t baseline_run(struct baseline *b, const struct camera_frame *f, c
 	size_t sig_len = sizeof(sig);
 	char hex[65];
 	EVP_MD_CTX *mctx;
-	uint64_t t0 = clock_now_ns();
+	uint64_t t0 = clock_now_ns(), t = t0, now;
 
 	if (f->format == CAMERA_FMT_YUYV) {
 		size_t w = f->width, h = f->height, cw = w / 2;
@@ -473,18 +483,30 @@ static uint64_t baseline_run(struct baseline *b, const struct camera_frame *f, c
 			die("baseline encode: %s", tjGetErrorStr2(b->tj));
 		jpeg = b->jpeg;
 	}
+	now = clock_now_ns();
+	base_stage_ns[BS_ENCODE] += now - t;
+	t = now;
 	sha256_hex(jpeg, jpeg_len, hex);
+	now = clock_now_ns();
+	base_stage_ns[BS_SHA] += now - t;
+	t = now;
 	mctx = EVP_MD_CTX_new();
 	if (!mctx || EVP_DigestSignInit(mctx, NULL, NULL, NULL, b->pkey) <= 0 ||
 	    EVP_DigestSign(mctx, sig, &sig_len, (const unsigned char *)json, json_len) <= 0)
 		die("baseline: Ed25519 sign failed");
 	EVP_MD_CTX_free(mctx);
+	now = clock_now_ns();
+	base_stage_ns[BS_SIGN] += now - t;
+	t = now;
 	sqlite3_bind_text64(b->ins, 1, json, json_len, SQLITE_STATIC, SQLITE_UTF8);
 	sqlite3_bind_blob64(b->ins, 2, jpeg, jpeg_len, SQLITE_STATIC);
 	if (sqlite3_step(b->ins) != SQLITE_DONE)
 		die("baseline insert: %s", sqlite3_errmsg(b->db));
 	sqlite3_reset(b->ins);
-	return clock_now_ns() - t0;
+	now = clock_now_ns();
+	base_stage_ns[BS_COMMIT] += now - t;
+	last_commit_ns = now - t;
+	return now - t0;
 }
 
 /* Records without photos, sealed the station's way, to grow the unacked backlog. */
@@ -503,6 +525,8 @@ static void preload(struct outbox *ob, const struct sign_key *key, unsigned long
 			die("preload record %lu: %s", i, strerror(-r));
 		if ((i + 1) % BENCH_PRELOAD_REPORT == 0)
 			fprintf(stderr, "bench: preloaded %lu of %lu\n", i + 1, n);
+		if ((i + 1) % BENCH_CKPT_EVERY == 0 && outbox_checkpoint(ob) < 0)
+			die("preload: checkpoint failed");
 	}
 	free(p);
 }
@@ -514,17 +538,20 @@ static int cmd_seal(const struct opts *o)
 	unsigned total = o->runs + BENCH_WARMUP, n = 0;
 	uint64_t *pipe_ns = calloc(o->runs, sizeof(uint64_t));
 	uint64_t *base_ns = calloc(o->runs, sizeof(uint64_t));
+	uint64_t *put_ns = calloc(o->runs, sizeof(uint64_t));
+	uint64_t *commit_ns = calloc(o->runs, sizeof(uint64_t));
 	struct package *p = malloc(sizeof(*p));
 	struct outbox_stats stats;
 	struct baseline b = {0};
 	struct camera *cam = NULL;
 	struct sign_key *key;
 	struct outbox *ob;
-	uint64_t open_ns, photo_bytes = 0;
+	uint64_t open_ns, photo_bytes = 0, ckpt_ns = 0;
 	char *json_copy = NULL;
+	size_t json_copy_len = 0;
 	int r;
 
-	if (!pipe_ns || !base_ns || !p)
+	if (!pipe_ns || !base_ns || !put_ns || !commit_ns || !p)
 		die("out of memory");
 	key = open_key(o);
 	ob = open_outbox(o, NULL);
@@ -552,12 +579,22 @@ static int cmd_seal(const struct opts *o)
 	for (unsigned i = 0; i < total; i++) {
 		struct camera_photo ph;
 		size_t json_len = 0;
-		uint64_t t1;
+		uint64_t t1, bns = 0;
+		/*
+		 * Odd timed iterations run the baseline first (on the previous frame and record
+		 * length: same buffers, same sizes), so neither side always runs second after the
+		 * other's writes and fsync.
+		 */
+		bool base_first = i > BENCH_WARMUP && i % 2;
 
+		if (base_first)
+			bns = baseline_run(&b, &last_frame, json_copy, json_copy_len);
 		take_photo(cam, &ph);
 		fill_package(p, outbox_get_next_seq(ob), wall_ms());
-		if (i == BENCH_WARMUP)
+		if (i == BENCH_WARMUP) {
 			memset(stage_ns, 0, sizeof(stage_ns));
+			memset(base_stage_ns, 0, sizeof(base_stage_ns));
+		}
 		stage_t = frame_ready_ns;
 		stage_mark(ST_CAMERA);
 		r = seal_package(ob, key, &bench_station, p, ph.jpeg, ph.len, ph.width,
@@ -572,17 +609,28 @@ static int cmd_seal(const struct opts *o)
 			die("out of memory");
 		memset(json_copy, 'x', json_len);
 		json_copy[json_len] = '\0';
+		json_copy_len = json_len;
 		if (i < BENCH_WARMUP) {
 			baseline_run(&b, &last_frame, json_copy, json_len);
 			continue;
 		}
 		pipe_ns[n] = t1 - frame_ready_ns;
-		base_ns[n] = baseline_run(&b, &last_frame, json_copy, json_len);
+		put_ns[n] = last_put_ns;
+		base_ns[n] = base_first ? bns : baseline_run(&b, &last_frame, json_copy, json_len);
+		commit_ns[n] = last_commit_ns;
 		photo_bytes += ph.len;
 		n++;
+		/* the station's idle path between packages (not timed as capture-to-durable) */
+		t1 = clock_now_ns();
+		r = outbox_checkpoint(ob);
+		if (r < 0 && r != -EBUSY)
+			die("outbox_checkpoint: %s", strerror(-r));
+		ckpt_ns += clock_now_ns() - t1;
 	}
 	qsort(pipe_ns, n, sizeof(uint64_t), cmp_u64);
 	qsort(base_ns, n, sizeof(uint64_t), cmp_u64);
+	qsort(put_ns, n, sizeof(uint64_t), cmp_u64);
+	qsort(commit_ns, n, sizeof(uint64_t), cmp_u64);
 	printf("seal format=%s width=%u height=%u runs=%u unacked_at_start=%" PRIu64
 	       " open_us=%" PRIu64 " photo_bytes=%" PRIu64 " pipe_p50_us=%" PRIu64
 	       " pipe_p99_us=%" PRIu64 " base_p50_us=%" PRIu64 " base_p99_us=%" PRIu64 "\n",
@@ -593,13 +641,21 @@ static int cmd_seal(const struct opts *o)
 	printf("stages format=%s", o->format == CAMERA_FMT_MJPEG ? "mjpeg" : "yuyv");
 	for (unsigned s = 0; s < _ST_MAX; s++)
 		printf(" %s_mean_us=%" PRIu64, stage_names[s], n ? stage_ns[s] / n / 1000 : 0);
-	printf("\n");
+	for (unsigned s = 0; s < _BS_MAX; s++)
+		printf(" base_%s_mean_us=%" PRIu64, base_stage_names[s],
+		       n ? base_stage_ns[s] / n / 1000 : 0);
+	printf(" idle_checkpoint_mean_us=%" PRIu64 " put_p50_us=%" PRIu64 " put_p99_us=%" PRIu64
+	       " base_commit_p50_us=%" PRIu64 " base_commit_p99_us=%" PRIu64 "\n",
+	       n ? ckpt_ns / n / 1000 : 0, pct(put_ns, n, 50) / 1000, pct(put_ns, n, 99) / 1000,
+	       pct(commit_ns, n, 50) / 1000, pct(commit_ns, n, 99) / 1000);
 	free(json_copy);
 	baseline_close(&b);
 	camera_close(cam);
 	outbox_close(ob);
 	sign_key_free(key);
 	free(p);
+	free(commit_ns);
+	free(put_ns);
 	free(base_ns);
 	free(pipe_ns);
 	return 0;
@@ -653,6 +709,8 @@ static int cmd_fill(const struct opts *o)
 		if (r < 0)
 			die("fill record %lu: %s", i, strerror(-r));
 		bytes += len + photo_len;
+		if ((i + 1) % BENCH_CKPT_EVERY == 0 && outbox_checkpoint(ob) < 0)
+			die("fill: checkpoint failed");
 	}
 	printf("fill records=%lu bytes=%" PRIu64 " seconds=%.3f\n", o->records, bytes,
 	       (double)(clock_now_ns() - t0) / 1e9);
@@ -681,6 +739,46 @@ struct publoop {
 	bool *last_of_mid; /* indexed by mid: PUBACK of an evidence message */
 	bool failed;
 };
+
+/* The subscriber side of the baseline: a consumer that drains every message with QoS 1. */
+struct plsub {
+	const char *filter;
+	size_t received, bytes;
+	bool subscribed, failed;
+};
+
+/* Messages the consumer thread has taken (read from the publishing thread). */
+static size_t received(struct plsub *ps)
+{
+	return __atomic_load_n(&ps->received, __ATOMIC_ACQUIRE);
+}
+
+static void pls_on_connect(struct mosquitto *mosq, void *ud, int rc)
+{
+	struct plsub *ps = ud;
+
+	if (rc || mosquitto_subscribe(mosq, NULL, ps->filter, 1) != MOSQ_ERR_SUCCESS)
+		ps->failed = true;
+}
+
+static void pls_on_subscribe(struct mosquitto *mosq, void *ud, int mid, int n, const int *qos)
+{
+	struct plsub *ps = ud;
+
+	(void)mosq;
+	(void)mid;
+	ps->subscribed = n == 1 && qos[0] == 1;
+	ps->failed |= !ps->subscribed;
+}
+
+static void pls_on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_message *m)
+{
+	struct plsub *ps = ud;
+
+	(void)mosq;
+	ps->bytes += (size_t)m->payloadlen;
+	__atomic_add_fetch(&ps->received, 1, __ATOMIC_RELEASE);
+}
 
 static void pl_publish_record(struct mosquitto *mosq, struct publoop *pl)
 {
@@ -730,6 +828,9 @@ static void pl_on_connect(struct mosquitto *mosq, void *ud, int rc)
 static int cmd_publoop(const struct opts *o)
 {
 	struct publoop pl = { .window = o->inflight };
+	char filter[BENCH_TOPIC_MAX];
+	struct plsub ps = { .filter = filter };
+	struct mosquitto *sub;
 	struct outbox_row *rows = NULL;
 	size_t n_rows = 0, cap_msgs = 0;
 	uint64_t bytes = 0, t0, secs;
@@ -785,6 +886,37 @@ static int cmd_publoop(const struct opts *o)
 	pl.records = n_rows;
 
 	mosquitto_lib_init();
+	/*
+	 * The consumer first (the sink's part: subscribed with QoS 1, drains every message),
+	 * on its own connection and libmosquitto thread, so the broker fans every message out
+	 * as it does to the sink in the pipeline run.
+	 */
+	snprintf(filter, sizeof(filter), "sealbench/v1/%s/#", o->site);
+	sub = mosquitto_new("sealbench-bench-publoop-sub", true, &ps);
+	if (!sub)
+		die("mosquitto_new failed");
+	mosquitto_int_option(sub, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	mosquitto_int_option(sub, MOSQ_OPT_TCP_NODELAY, 1);
+	mosquitto_connect_callback_set(sub, pls_on_connect);
+	mosquitto_subscribe_callback_set(sub, pls_on_subscribe);
+	mosquitto_message_callback_set(sub, pls_on_message);
+	rc = mosquitto_connect(sub, "127.0.0.1", (int)o->port, 30);
+	if (rc != MOSQ_ERR_SUCCESS)
+		die("subscriber connect to 127.0.0.1:%u: %s", o->port, mosquitto_strerror(rc));
+	t0 = clock_now_ns();
+	while (!ps.subscribed && !ps.failed) {
+		rc = mosquitto_loop(sub, 1000, 1);
+		if (rc != MOSQ_ERR_SUCCESS)
+			die("subscriber loop: %s", mosquitto_strerror(rc));
+		if ((clock_now_ns() - t0) / NSEC_PER_SEC > BENCH_PUBLOOP_TIMEOUT_S)
+			die("subscriber: no SUBACK in %d s", BENCH_PUBLOOP_TIMEOUT_S);
+	}
+	if (ps.failed)
+		die("subscriber: subscribe to %s failed", filter);
+	rc = mosquitto_loop_start(sub);
+	if (rc != MOSQ_ERR_SUCCESS)
+		die("subscriber thread: %s", mosquitto_strerror(rc));
+
 	mosq = mosquitto_new("sealbench-bench-publoop", true, &pl);
 	if (!mosq)
 		die("mosquitto_new failed");
@@ -796,20 +928,25 @@ static int cmd_publoop(const struct opts *o)
 	rc = mosquitto_connect(mosq, "127.0.0.1", (int)o->port, 30);
 	if (rc != MOSQ_ERR_SUCCESS)
 		die("connect to 127.0.0.1:%u: %s", o->port, mosquitto_strerror(rc));
-	while (pl.records_done < pl.records && !pl.failed) {
-		rc = mosquitto_loop(mosq, 1000, 1);
+	/* done when every record is PUBACKed and the consumer has every message */
+	while ((pl.records_done < pl.records || received(&ps) < pl.n_msgs) && !pl.failed) {
+		rc = mosquitto_loop(mosq, 100, 1);
 		if (rc != MOSQ_ERR_SUCCESS)
 			die("mosquitto_loop: %s", mosquitto_strerror(rc));
 		if ((clock_now_ns() - t0) / NSEC_PER_SEC > BENCH_PUBLOOP_TIMEOUT_S)
-			die("publish loop: not done in %d s", BENCH_PUBLOOP_TIMEOUT_S);
+			die("publish loop: not done in %d s (%zu of %zu messages received)",
+			    BENCH_PUBLOOP_TIMEOUT_S, received(&ps), pl.n_msgs);
 	}
 	secs = clock_now_ns() - t0;
 	if (pl.failed)
 		die("publish loop failed");
-	printf("publoop records=%zu messages=%zu bytes=%" PRIu64 " seconds=%.3f\n", pl.records,
-	       pl.n_msgs, bytes, (double)secs / 1e9);
+	printf("publoop records=%zu messages=%zu bytes=%" PRIu64 " seconds=%.3f received=%zu\n",
+	       pl.records, pl.n_msgs, bytes, (double)secs / 1e9, received(&ps));
 	mosquitto_disconnect(mosq);
 	mosquitto_destroy(mosq);
+	mosquitto_disconnect(sub);
+	mosquitto_loop_stop(sub, false);
+	mosquitto_destroy(sub);
 	mosquitto_lib_cleanup();
 	for (size_t i = 0; i < n_rows; i++)
 		outbox_row_done(&rows[i]);

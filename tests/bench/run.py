@@ -17,6 +17,7 @@ import queue
 import re
 import shutil
 import socket
+import sqlite3
 import sys
 import tempfile
 import time
@@ -29,9 +30,11 @@ import sealbench_rig as rig  # noqa: E402
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 FULL = dict(runs=300, growth=[0, 10000, 50000], growth_runs=100, backlog=2000,
-            photo_kb=300, packages=20, idle_s=30)
+            photo_kb=300, packages=20, idle_s=30, settle_s=3, settle_max_s=30,
+            callgrind_runs=5, shared_backlog=1000)
 SHORT = dict(runs=10, growth=[0, 20, 50], growth_runs=5, backlog=20, photo_kb=300,
-             packages=2, idle_s=2)
+             packages=2, idle_s=2, settle_s=0.5, settle_max_s=5, callgrind_runs=0,
+             shared_backlog=20)
 
 
 def run_bench(bench, *args):
@@ -82,6 +85,44 @@ def station_files(work, width, height, fmt):
     return board
 
 
+def switches(pid):
+    """Voluntary and involuntary context switches summed over the process's threads."""
+    vol = nvol = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        vol += int(line.split()[1])
+                    elif line.startswith("nonvoluntary_ctxt_switches:"):
+                        nvol += int(line.split()[1])
+        except FileNotFoundError:
+            pass  # a thread that ended meanwhile
+    return vol, nvol
+
+
+def rss_split(pid):
+    """VmRSS split into anonymous (heap, buffers), file-backed (code, libraries) and shmem."""
+    st = proc_status(pid)
+    return "RSS %.1f MB = anon %.1f + file %.1f + shmem %.1f MB" % tuple(
+        int(st[k]) / 1024 for k in ("VmRSS", "RssAnon", "RssFile", "RssShmem"))
+
+
+def settle(proc, quiet_s, max_s):
+    """Wait on the process's output until it has been quiet for quiet_s (at most max_s):
+    start-up work (connect, status, first checks) is over. Returns the lines seen."""
+    n = 0
+    end = time.monotonic() + max_s
+    while time.monotonic() < end:
+        try:
+            if proc.lines.get(timeout=min(quiet_s, max(0.0, end - time.monotonic()))) is None:
+                raise rig.RigError("daemon exited while settling")
+            n += 1
+        except queue.Empty:
+            return n
+    return n
+
+
 def ratio(a, b):
     return a / b if b else float("inf")
 
@@ -121,9 +162,51 @@ def capture_to_durable(args, cfg, work, table, notes):
                   ratio(p50, b50) <= 1.15)
         table.add(name + " p99", ms(p99), ms(b99), ratio(p99, b99), "<= 1.5x",
                   ratio(p99, b99) <= 1.5)
-        notes.append("%s: %s runs, photo %s bytes; pipeline stage means: %s" % (
-            fmt, s["runs"], s["photo_bytes"],
-            ", ".join("%s %s us" % (k[:-8], v) for k, v in st.items() if k.endswith("_mean_us"))))
+        notes.append("%s: %s runs, photo %s bytes; stage means: %s; outbox_put p50/p99 %s/%s us "
+                     "vs the baseline's commit %s/%s us" % (
+                         fmt, s["runs"], s["photo_bytes"],
+                         ", ".join("%s %s us" % (k[:-8], v) for k, v in st.items()
+                                   if k.endswith("_mean_us")),
+                         st.get("put_p50_us"), st.get("put_p99_us"),
+                         st.get("base_commit_p50_us"), st.get("base_commit_p99_us")))
+
+
+BENCH_WARMUP = 5  # bench.c's BENCH_WARMUP: packages before the timed ones
+
+
+def callgrind_instr(args, work, fmt, runs, func):
+    """Instructions callgrind counts inside func (a --toggle-collect pattern) over one
+    `bench seal` run, divided by the packages sealed."""
+    import subprocess
+    d = tempfile.mkdtemp(prefix="cg-%s-" % fmt, dir=work)
+    out = os.path.join(d, "callgrind.out")
+    p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+                        "--toggle-collect=" + func, args.bench, "seal", "--dir", d,
+                        "--format", fmt, "--runs", str(runs)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=1800)
+    m = re.search(r"Collected : (\d+)", p.stderr)
+    if p.returncode != 0 or not m:
+        raise rig.RigError("callgrind %s %s: %s" % (fmt, func, p.stderr[-500:]))
+    return int(m.group(1)) / (runs + BENCH_WARMUP)
+
+
+def callgrind(args, cfg, work, table, notes):
+    """Instructions per package: the class's part of the camera path (encode or probe), the
+    seal (checks, SHA-256, record, signature, outbox_put), and the baseline's primitives."""
+    if not shutil.which("valgrind"):
+        notes.append("callgrind: valgrind not installed, instruction counts skipped")
+        return
+    runs = cfg["callgrind_runs"]
+    for fmt, cam in (("yuyv", "hal_jpeg_encode_yuyv"), ("mjpeg", "hal_jpeg_probe")):
+        cam_i = callgrind_instr(args, work, fmt, runs, cam)
+        seal_i = callgrind_instr(args, work, fmt, runs, "seal_package")
+        base_i = callgrind_instr(args, work, fmt, runs, "baseline_run*")
+        table.add("callgrind: instructions per package, 1080p %s capture path" % fmt.upper(),
+                  "%.2f M" % ((cam_i + seal_i) / 1e6), "%.2f M" % (base_i / 1e6),
+                  ratio(cam_i + seal_i, base_i), "", None)
+        notes.append("callgrind %s: %s %.2f M + seal_package %.2f M instructions per package "
+                     "(%d packages)" % (fmt, cam, cam_i / 1e6, seal_i / 1e6,
+                                         runs + BENCH_WARMUP))
 
 
 def growth(args, cfg, work, table, notes):
@@ -170,6 +253,7 @@ def daemon_phases(args, cfg, work, table, notes):
         if st.run_scenario(path, timeout=600) != 0:
             raise rig.RigError("package scenario failed (see %s/sim.log)" % st.dir)
         hwm1, rss1 = kb(pid, "VmHWM"), kb(pid, "VmRSS")
+        notes.append("memory after sealing: %s" % rss_split(pid))
         st.daemon.stop()
         st.daemon = None
 
@@ -209,19 +293,21 @@ def daemon_phases(args, cfg, work, table, notes):
         table.add("sink: stations at 1 package / 10 s per sink core", "%.0f" % (rate * 10),
                   "", None, ">= 500", rate * 10 >= 500)
         notes.append("delivery wall time includes daemon start-up and connect; the sink's "
-                     "wall rate was %.0f rec/s; the baseline loop has no subscriber" %
-                     (len(want) / secs))
+                     "wall rate was %.0f rec/s; the baseline loop has a QoS 1 subscriber that "
+                     "drains every message (%s received)" % (len(want) / secs,
+                                                            base.get("received", "?")))
 
         rss_steady = kb(pid, "VmRSS")
+        notes.append("memory after the drain: %s" % rss_split(pid))
         # (4) idle: a fresh daemon on the drained outbox, all sim devices open, nothing to do.
         # (Right after the drain the window would still hold central's last acks and the
         # status updates they cause.)
         st.daemon.stop()
         st.start_daemon()
         pid = st.daemon.p.pid
+        settle_lines = settle(st.daemon, cfg["settle_s"], cfg["settle_max_s"])
         cpu0 = proc_cpu_s(pid)
-        sw0 = int(proc_status(pid)["voluntary_ctxt_switches"])
-        nsw0 = int(proc_status(pid)["nonvoluntary_ctxt_switches"])
+        sw0, nsw0 = switches(pid)
         deadline = time.monotonic() + cfg["idle_s"]
         chatter = 0
         while True:
@@ -235,15 +321,17 @@ def daemon_phases(args, cfg, work, table, notes):
             except queue.Empty:
                 pass
         cpu = proc_cpu_s(pid) - cpu0
-        sw = int(proc_status(pid)["voluntary_ctxt_switches"]) - sw0
-        nsw = int(proc_status(pid)["nonvoluntary_ctxt_switches"]) - nsw0
+        sw1, nsw1 = switches(pid)
+        sw, nsw = sw1 - sw0, nsw1 - nsw0
         idle = cfg["idle_s"]
         table.add("idle: wake-ups per second (%d s)" % idle, "%.2f" % (sw / idle), "", None,
                   "<= 2", sw / idle <= 2)
         table.add("idle: CPU, %% of a core (%d s)" % idle, "%.3f%%" % (100 * cpu / idle), "",
                   None, "<= 0.1%", 100 * cpu / idle <= 0.1)
-        notes.append("idle: %d voluntary + %d involuntary switches, %.2f s CPU, %d log lines"
-                     % (sw, nsw, cpu, chatter))
+        notes.append("idle: measured after the daemon's output had been quiet for %g s (%d "
+                     "start-up lines); %d voluntary + %d involuntary switches (all threads), "
+                     "%.2f s CPU, %d log lines in the window" % (
+                         cfg["settle_s"], settle_lines, sw, nsw, cpu, chatter))
         table.add("memory: peak RSS (VmHWM) sealing %d packages at 1080p" % cfg["packages"],
                   "%.1f MB" % (hwm1 / 1024), "", None, "<= 24 MB", hwm1 <= 24 * 1024)
         table.add("memory: peak RSS (VmHWM) draining the backlog", "%.1f MB" % (hwm2 / 1024),
@@ -252,6 +340,83 @@ def daemon_phases(args, cfg, work, table, notes):
                   "%.1f / %.1f MB" % (rss1 / 1024, rss_steady / 1024), "", None, "<= 8 MB",
                   max(rss1, rss_steady) <= 8 * 1024)
     finally:
+        st.stop()
+        st.broker.stop()
+
+
+def shared_sinks(args, cfg, work, table, notes):
+    """Two sinks on one MQTT 5 shared subscription and one db drain a backlog: records
+    committed by each, and duplicates (an ID committed by both, or twice) must be 0."""
+    st = rig.Station(os.path.join(work, "shared"), args.bin)
+    events = queue.Queue()
+    stored = {"a": [], "b": []}
+
+    def echo(name, line):
+        if line.startswith("stored "):
+            stored[name[-1]].append(line.split()[1])
+            events.put(line)
+
+    sinks = []
+    try:
+        st.broker.start()
+        st.set_orders([])
+        keys = os.path.join(st.dir, "sink", "keys")
+        os.makedirs(keys, exist_ok=True)
+        for name in ("a", "b"):
+            argv = [os.path.join(st.bin, "sealbench-sink"), "--host", "127.0.0.1", "--port",
+                    str(st.broker.port), "--site", "wh1", "--db", st.sink_db, "--photos",
+                    st.sink_photos, "--orders", st.orders_file, "--keys", keys, "--tofu",
+                    "--share", "central", "--client-id", "bench-sink-" + name]
+            p = rig.Proc("central-" + name, argv, os.path.join(st.dir, "sink-%s.log" % name),
+                         echo=echo)
+            sinks.append(p)
+            p.wait_line(lambda l: l.strip() == "ready", 15)
+        res = run_bench(args.bench, "fill", "--dir", st.data_dir, "--records",
+                        str(cfg["shared_backlog"]), "--photo-kb", str(cfg["photo_kb"]))
+        n = int(res["fill"]["records"])
+        want = {"st01-%010d" % i for i in range(1, n + 1)}
+        cpu0 = [proc_cpu_s(p.p.pid) for p in sinks]
+        t0 = time.monotonic()
+        st.start_daemon(wait_ready=False)
+        deadline = t0 + 900
+        while not want <= set(stored["a"]) | set(stored["b"]):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                events.get(timeout=left)
+            except queue.Empty:
+                break
+        secs = time.monotonic() - t0
+        cpu = [proc_cpu_s(p.p.pid) - c for p, c in zip(sinks, cpu0)]
+        st.daemon.stop()
+        st.daemon = None
+        for p in sinks:
+            p.stop()
+        a, b = stored["a"], stored["b"]
+        missing = want - set(a) - set(b)
+        dups = len(a) + len(b) - len(set(a) | set(b))
+        con = sqlite3.connect(st.sink_db)
+        try:
+            rows = con.execute("SELECT count(*), count(DISTINCT id), sum(complete) FROM records"
+                               ).fetchone()
+            chunks_left = con.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        finally:
+            con.close()
+        ok = bool(not missing and dups == 0 and rows[0] == rows[1] == rows[2] == n and a and b)
+        table.add("two sinks on a shared subscription: records committed by each, "
+                  "duplicates = 0", "%d + %d, duplicates %d, missing %d" % (
+                      len(a), len(b), dups, len(missing)), "", None, "split, 0 duplicates", ok)
+        notes.append("shared subscription: %d-package backlog drained by two sinks "
+                     "(--share central, one db) in %.2f s (%.0f rec/s wall); sink CPU %.2f + "
+                     "%.2f s; db: %d rows, %d distinct, %d complete, %d chunk rows left; "
+                     "photo chunks meet in the db (mosquitto hands each message of a shared "
+                     "subscription to one member, round robin)" % (
+                         n, secs, n / secs, cpu[0], cpu[1], rows[0], rows[1], rows[2] or 0,
+                         chunks_left))
+    finally:
+        for p in sinks:
+            p.stop()
         st.stop()
         st.broker.stop()
 
@@ -270,8 +435,11 @@ def main():
     t0 = time.monotonic()
     try:
         capture_to_durable(args, cfg, work, table, notes)
+        if cfg["callgrind_runs"]:
+            callgrind(args, cfg, work, table, notes)
         growth(args, cfg, work, table, notes)
         daemon_phases(args, cfg, work, table, notes)
+        shared_sinks(args, cfg, work, table, notes)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
