@@ -254,15 +254,46 @@ void hal_jpeg_set_full_range(struct hal_jpeg *j, bool full_range)
 		j->full_range = full_range;
 }
 
+/* Sizes of the I420 planes in j->planes: Y, then U, then V. */
+static size_t i420_ysize(unsigned width, unsigned height)
+{
+	return (size_t)width * height;
+}
+
+static size_t i420_csize(unsigned width, unsigned height)
+{
+	return (size_t)(width / 2) * ((height + 1) / 2);
+}
+
+/* Compress the I420 frame in j->planes into j->out (the encoders' common tail). */
+static int compress_i420(struct hal_jpeg *j, unsigned width, unsigned height, unsigned quality,
+			 const uint8_t **ret_jpeg, size_t *ret_len)
+{
+	const unsigned char *planes[3] = {
+		j->planes,
+		j->planes + i420_ysize(width, height),
+		j->planes + i420_ysize(width, height) + i420_csize(width, height),
+	};
+	int strides[3] = { (int)width, (int)(width / 2), (int)(width / 2) };
+	unsigned char *out = j->out;
+	unsigned long out_len = j->out_size;
+
+	/* The buffer holds tjBufSize(): NOREALLOC makes TurboJPEG fail rather than swap it. */
+	if (tjCompressFromYUVPlanes(j->enc, planes, (int)width, strides, (int)height, TJSAMP_420,
+				    &out, &out_len, (int)quality, TJFLAG_NOREALLOC) < 0) {
+		set_err(j, tjGetErrorStr2(j->enc));
+		return -EIO;
+	}
+	*ret_jpeg = out;
+	*ret_len = out_len;
+	return 0;
+}
+
 int hal_jpeg_encode_yuyv(struct hal_jpeg *j, const uint8_t *yuyv, size_t len, unsigned width,
 			 unsigned height, unsigned quality, const uint8_t **ret_jpeg,
 			 size_t *ret_len)
 {
-	const unsigned char *planes[3];
-	int strides[3];
-	unsigned char *out;
-	unsigned long out_len;
-	size_t ysize, csize;
+	uint8_t *u;
 	int r;
 
 	if (!j || !yuyv || !ret_jpeg || !ret_len)
@@ -276,28 +307,9 @@ int hal_jpeg_encode_yuyv(struct hal_jpeg *j, const uint8_t *yuyv, size_t len, un
 	if (r < 0)
 		return r;
 
-	ysize = (size_t)width * height;
-	csize = (size_t)(width / 2) * ((height + 1) / 2);
-	yuyv_to_i420(yuyv, width, height, j->full_range, j->planes, j->planes + ysize,
-		     j->planes + ysize + csize);
-	planes[0] = j->planes;
-	planes[1] = j->planes + ysize;
-	planes[2] = j->planes + ysize + csize;
-	strides[0] = (int)width;
-	strides[1] = (int)(width / 2);
-	strides[2] = (int)(width / 2);
-
-	/* The buffer holds tjBufSize(): NOREALLOC makes TurboJPEG fail rather than swap it. */
-	out = j->out;
-	out_len = j->out_size;
-	if (tjCompressFromYUVPlanes(j->enc, planes, (int)width, strides, (int)height, TJSAMP_420,
-				    &out, &out_len, (int)quality, TJFLAG_NOREALLOC) < 0) {
-		set_err(j, tjGetErrorStr2(j->enc));
-		return -EIO;
-	}
-	*ret_jpeg = out;
-	*ret_len = out_len;
-	return 0;
+	u = j->planes + i420_ysize(width, height);
+	yuyv_to_i420(yuyv, width, height, j->full_range, j->planes, u, u + i420_csize(width, height));
+	return compress_i420(j, width, height, quality, ret_jpeg, ret_len);
 }
 
 /* NV12 to I420: luma row by row (expanded unless full range), U/V pairs split into planes. */
@@ -327,11 +339,7 @@ int hal_jpeg_encode_nv12(struct hal_jpeg *j, const uint8_t *nv12, size_t len, un
 			 unsigned height, unsigned quality, const uint8_t **ret_jpeg,
 			 size_t *ret_len)
 {
-	const unsigned char *planes[3];
-	int strides[3];
-	unsigned char *out;
-	unsigned long out_len;
-	size_t ysize, csize;
+	uint8_t *u;
 	int r;
 
 	if (!j || !nv12 || !ret_jpeg || !ret_len)
@@ -345,27 +353,9 @@ int hal_jpeg_encode_nv12(struct hal_jpeg *j, const uint8_t *nv12, size_t len, un
 	if (r < 0)
 		return r;
 
-	ysize = (size_t)width * height;
-	csize = (size_t)(width / 2) * ((height + 1) / 2);
-	nv12_to_i420(nv12, width, height, j->full_range, j->planes, j->planes + ysize,
-		     j->planes + ysize + csize);
-	planes[0] = j->planes;
-	planes[1] = j->planes + ysize;
-	planes[2] = j->planes + ysize + csize;
-	strides[0] = (int)width;
-	strides[1] = (int)(width / 2);
-	strides[2] = (int)(width / 2);
-
-	out = j->out;
-	out_len = j->out_size;
-	if (tjCompressFromYUVPlanes(j->enc, planes, (int)width, strides, (int)height, TJSAMP_420,
-				    &out, &out_len, (int)quality, TJFLAG_NOREALLOC) < 0) {
-		set_err(j, tjGetErrorStr2(j->enc));
-		return -EIO;
-	}
-	*ret_jpeg = out;
-	*ret_len = out_len;
-	return 0;
+	u = j->planes + i420_ysize(width, height);
+	nv12_to_i420(nv12, width, height, j->full_range, j->planes, u, u + i420_csize(width, height));
+	return compress_i420(j, width, height, quality, ret_jpeg, ret_len);
 }
 
 /* Read a big-endian segment length at @p pos; @return it, or 0 when it does not fit. */

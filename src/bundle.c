@@ -476,39 +476,28 @@ static int store_path(const struct bundle_store *s, enum bundle_scope scope, con
 static int read_file(const char *path, char **ret, size_t *ret_len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	size_t len = 0, cap = BUNDLE_PAYLOAD_MAX + 1;
 	char *buf;
-	ssize_t n;
+	int r;
 
 	if (fd < 0)
 		return -errno;
-	buf = malloc(cap);
+	buf = malloc(BUNDLE_PAYLOAD_MAX);
 	if (!buf) {
 		close(fd);
 		return -ENOMEM;
 	}
-	while (len < cap) {
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int r = -errno;
-
-			close(fd);
-			free(buf);
-			return r;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
+	r = durable_read_bounded(fd, buf, BUNDLE_PAYLOAD_MAX, ret_len);
 	close(fd);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
 	*ret = buf;
-	*ret_len = len; /* BUNDLE_PAYLOAD_MAX + 1: bundle_parse() refuses it */
 	return 0;
 }
 
-void bundle_store_drop(struct bundle_store *s, enum bundle_scope scope)
+/* Forget the bundle of @p scope; its file is moved aside to "<name>.rejected" (kept). */
+static void bundle_store_drop(struct bundle_store *s, enum bundle_scope scope)
 {
 	char path[BUNDLE_PATH_MAX], aside[BUNDLE_PATH_MAX];
 

@@ -153,10 +153,4 @@ const struct bundle *bundle_store_get(const struct bundle_store *s, enum bundle_
 /** @brief The bundle in force: the station's own, else the site's, else NULL. Borrowed. */
 const struct bundle *bundle_store_effective(const struct bundle_store *s);
 
-/**
- * @brief Forget the bundle of @p scope (its content no longer applies, e.g. the station's
- *        own config changed under it): the file is moved aside to "<name>.rejected".
- */
-void bundle_store_drop(struct bundle_store *s, enum bundle_scope scope);
-
 #endif

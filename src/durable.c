@@ -110,3 +110,35 @@ err_unlink:
 	unlink(tmp);
 	return r;
 }
+
+int durable_read_bounded(int fd, char *buf, size_t cap, size_t *ret_len)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	for (;;) {
+		char extra;
+
+		if (len == cap) {
+			/* full: one more byte means the file is too large */
+			n = read(fd, &extra, 1);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -errno;
+			if (n > 0)
+				return -EFBIG;
+			break;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*ret_len = len;
+	return 0;
+}

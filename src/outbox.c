@@ -567,9 +567,9 @@ static int seq_mark_load(struct outbox *ob)
 {
 	char path[PATH_MAX], buf[OUTBOX_SEQ_TEXT_MAX + 1];
 	unsigned long long v;
-	ssize_t n;
+	size_t n = 0;
 	char *end;
-	int fd;
+	int fd, r;
 
 	ob->seq_reserved = 0;
 	if (path_cat(path, sizeof(path), ob->path, OUTBOX_SEQ_SUFFIX) < 0)
@@ -577,14 +577,14 @@ static int seq_mark_load(struct outbox *ob)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
+	r = durable_read_bounded(fd, buf, OUTBOX_SEQ_TEXT_MAX, &n);
 	close(fd);
-	if (n < 0)
-		return -errno;
+	if (r < 0 && r != -EFBIG)
+		return r;
 	buf[n] = '\0';
 	errno = 0;
 	v = strtoull(buf, &end, 10);
-	if (errno || end == buf || (*end && strcmp(end, "\n") != 0)) {
+	if (r == -EFBIG || errno || end == buf || (*end && strcmp(end, "\n") != 0)) {
 		log_err(MOD, "%s: not a sequence number ('%.20s'); ignored", path, buf);
 		return 0;
 	}

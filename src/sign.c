@@ -53,38 +53,6 @@ struct sign_key {
 
 /* ---- files ----------------------------------------------------------------------------- */
 
-/* Read the whole of @fd into @buf (at most @cap bytes); -EFBIG when there is more. */
-static int read_bounded(int fd, char *buf, size_t cap, size_t *ret_len)
-{
-	size_t len = 0;
-	ssize_t n;
-
-	for (;;) {
-		char extra;
-
-		if (len == cap) {
-			/* full: one more byte means the file is too large */
-			n = read(fd, &extra, 1);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return -errno;
-			if (n > 0)
-				return -EFBIG;
-			break;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	*ret_len = len;
-	return 0;
-}
 
 
 /* ---- keys ------------------------------------------------------------------------------ */
@@ -153,7 +121,7 @@ int sign_key_load(const char *path, struct sign_key **ret)
 		r = -EPERM;
 		goto out;
 	}
-	r = read_bounded(fd, pem, sizeof(pem), &len);
+	r = durable_read_bounded(fd, pem, sizeof(pem), &len);
 	if (r == 0)
 		r = key_from_pem(pem, len, ret);
 	OPENSSL_cleanse(pem, sizeof(pem));
@@ -398,7 +366,7 @@ int sign_pubkey_load(const char *path, uint8_t ret[SIGN_PUBKEY_BYTES])
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	r = read_bounded(fd, text, PUBKEY_FILE_MAX, &len);
+	r = durable_read_bounded(fd, text, PUBKEY_FILE_MAX, &len);
 	close(fd);
 	if (r == -EFBIG)
 		return -EINVAL;

@@ -40,9 +40,6 @@
 /** A device that went away is re-opened after this, doubling up to the cap (unplug/replug). */
 #define REOPEN_MIN_NS (1 * NSEC_PER_SEC)
 #define REOPEN_MAX_NS (30 * NSEC_PER_SEC)
-/** A bundle that arrives mid-package waits for the package to end; while it waits, the
- * station looks again this often in case no state change comes to wake it. */
-#define BUNDLE_APPLY_RETRY_NS (2 * NSEC_PER_SEC)
 /** Room for where the rules in force come from: "station.conf" or "site bundle 7". */
 #define RULES_SOURCE_MAX BUNDLE_NAME_MAX
 /** Room for a device model string in the record. */
@@ -782,14 +779,12 @@ static void apply_if_between(struct station *st)
 		apply_pending(st);
 }
 
+/* Armed by op_indicate(): the pipeline shows every change of state, so the end of the
+ * package in progress always comes through here (no polling while a bundle waits). */
 static int on_bundle_timer(struct ev_source *s, uint64_t now_ns, void *userdata)
 {
-	struct station *st = userdata;
-
-	(void)now_ns;
-	apply_if_between(st);
-	if (st->pending_cfg)
-		ev_timer_arm_in(s, BUNDLE_APPLY_RETRY_NS);
+	(void)s, (void)now_ns;
+	apply_if_between(userdata);
 	return 0;
 }
 
@@ -804,7 +799,6 @@ static void set_pending(struct station *st, struct station_cfg *cfg, const char 
 		return;
 	}
 	log_notice("station", "%s accepted: it applies when the package in progress ends", name);
-	ev_timer_arm_in(st->bundle_timer, BUNDLE_APPLY_RETRY_NS);
 	status_changed(st);
 }
 
