@@ -11,8 +11,12 @@
  * - All statements are prepared once in outbox_open(); the hot path only binds and steps.
  * - Open stays cheap on a big table: the chain head comes from the rowid b-tree (max seq),
  *   the unacked sum from a partial covering index; no pass over the JSON/photo blobs
- *   besides the integrity check. Blobs are the last columns so reading the small ones never
- *   touches overflow pages.
+ *   besides the integrity check. The JSON is the last column so reading the small ones never
+ *   touches overflow pages; photos have their own table (schema 2), so the state updates
+ *   (sent, acked) rewrite a small row, not 300 KB.
+ * - A put is synced (synchronous=FULL); state changes are not (synchronous=NORMAL around
+ *   them, sync_relax()): losing one to a power cut means one more publish, which central
+ *   dedupes. Each put re-checks that FULL is in force before it commits.
  * - The schema version is PRAGMA user_version (plus a human-readable copy in `meta`).
  *   Migrations run inside one IMMEDIATE transaction; a file from a newer firmware is refused.
  *
@@ -61,7 +65,9 @@
 #define MOD "outbox"
 
 /* Current schema version (PRAGMA user_version). Bump and add a migration step to change. */
-#define OUTBOX_SCHEMA_VERSION 1
+#define OUTBOX_SCHEMA_VERSION 2
+/* What `meta` says this file is (the human-readable copy of the version). */
+#define OUTBOX_SCHEMA_NAME "sealbench.outbox/2"
 /*
  * Lock wait: the daemon is the only writer, so a lock is held only briefly by a tool reading
  * the file (sealbench-outbox ls) or by a checkpoint. Waiting longer would stall the station.
@@ -112,43 +118,70 @@
 #define OUTBOX_STR(x) OUTBOX_STR_(x)
 
 /*
- * Schema v1. Column order matters: the blobs (json, photo) come last so that queries reading
- * only the small columns never load their overflow pages.
+ * Schema v2. Column order matters: the JSON comes last so that queries reading only the small
+ * columns never load its overflow pages.
  *
  * records: seq is the per-station sequence (1, 2, 3 ...); id "<station>-<seq>" is the
  * idempotency key; state is enum outbox_state; created_ms comes from the record, sent_ms is
  * the broker PUBACK and acked_ms central's application ack (wall clock); bytes is
  * json_len + photo_len, counted against the quota while unacked; hash is the SHA-256 hex of
- * json; photo_sha256 and photo_len stay after the photo blob is pruned; json holds the exact
- * bytes published (TEXT, stored without conversion); photo is NULL when none or pruned.
+ * json; photo_sha256 and photo_len stay after the photo is pruned; photo_kept is 1 while the
+ * photo is in `photos`; json holds the exact bytes published (TEXT, stored without conversion).
+ *
+ * photos: the JPEG of record seq, in a table of its own (v2, issue 7). sqlite rewrites a
+ * whole row, overflow pages included, on every UPDATE: with the photo in the records row each
+ * state change (sent, acked) wrote ~300 KB into the WAL. Now a state change writes a few small
+ * pages, and the photo is written once (put) and deleted once (prune).
  *
  * records_unacked serves the unacked scan and the quota sum (only QUEUED/SENT rows; state is
  * listed so that sqlite 3.40 treats it as covering). records_photo_acked serves prune.
  */
-static const char schema_v1[] =
+#define OUTBOX_RECORDS_V2 \
+	"CREATE TABLE records (" \
+	" seq INTEGER PRIMARY KEY," \
+	" id TEXT NOT NULL UNIQUE," \
+	" state INTEGER NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 2)," \
+	" created_ms INTEGER NOT NULL," \
+	" sent_ms INTEGER," \
+	" acked_ms INTEGER," \
+	" bytes INTEGER NOT NULL," \
+	" hash TEXT NOT NULL," \
+	" tracking TEXT NOT NULL DEFAULT ''," \
+	" photo_sha256 TEXT," \
+	" photo_len INTEGER NOT NULL DEFAULT 0," \
+	" photo_kept INTEGER NOT NULL DEFAULT 0 CHECK (photo_kept IN (0, 1))," \
+	" json TEXT NOT NULL);"
+#define OUTBOX_PHOTOS_V2 "CREATE TABLE photos (seq INTEGER PRIMARY KEY, photo BLOB NOT NULL);"
+#define OUTBOX_PHOTO_INDEX_V2 \
+	"CREATE INDEX records_photo_acked ON records(acked_ms) WHERE state = 2 AND photo_kept = 1;"
+
+static const char schema_v2[] =
 	"CREATE TABLE meta ("
 	" key TEXT PRIMARY KEY NOT NULL,"
-	" value TEXT NOT NULL);"
-	"CREATE TABLE records ("
-	" seq INTEGER PRIMARY KEY,"
-	" id TEXT NOT NULL UNIQUE,"
-	" state INTEGER NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 2),"
-	" created_ms INTEGER NOT NULL,"
-	" sent_ms INTEGER,"
-	" acked_ms INTEGER,"
-	" bytes INTEGER NOT NULL,"
-	" hash TEXT NOT NULL,"
-	" tracking TEXT NOT NULL DEFAULT '',"
-	" photo_sha256 TEXT,"
-	" photo_len INTEGER NOT NULL DEFAULT 0,"
-	" json TEXT NOT NULL,"
-	" photo BLOB);"
+	" value TEXT NOT NULL);" OUTBOX_RECORDS_V2 OUTBOX_PHOTOS_V2
 	"CREATE INDEX records_unacked ON records(seq, state, bytes) WHERE state < 2;"
-	"CREATE INDEX records_tracking ON records(tracking);"
-	"CREATE INDEX records_photo_acked ON records(acked_ms)"
-	" WHERE state = 2 AND photo IS NOT NULL;"
-	"INSERT INTO meta(key, value) VALUES ('schema', 'sealbench.outbox/1');"
-	"PRAGMA user_version = 1;";
+	"CREATE INDEX records_tracking ON records(tracking);" OUTBOX_PHOTO_INDEX_V2
+	"INSERT INTO meta(key, value) VALUES ('schema', '" OUTBOX_SCHEMA_NAME "');"
+	"PRAGMA user_version = 2;";
+
+/*
+ * v1 -> v2: the photos move out of the records rows into `photos`. Copied first, then the
+ * column is dropped (one rewrite of the small rows), then the flag is set from what was
+ * copied. One transaction (migrate()): a power cut leaves v1 as it was. Needs free space for
+ * one more copy of the photos (the WAL) while it runs.
+ */
+static const char migrate_v1_v2[] = OUTBOX_PHOTOS_V2
+	"INSERT INTO photos(seq, photo) SELECT seq, photo FROM records WHERE photo IS NOT NULL;"
+	"DROP INDEX records_photo_acked;"
+	"ALTER TABLE records DROP COLUMN photo;"
+	"ALTER TABLE records ADD COLUMN"
+	" photo_kept INTEGER NOT NULL DEFAULT 0 CHECK (photo_kept IN (0, 1));"
+	"UPDATE records SET photo_kept = 1 WHERE seq IN (SELECT seq FROM photos);" OUTBOX_PHOTO_INDEX_V2
+	"UPDATE meta SET value = '" OUTBOX_SCHEMA_NAME "' WHERE key = 'schema';"
+	"PRAGMA user_version = 2;";
+
+/* Tables and indexes of schema v2 (the fast check counts them by name). */
+#define OUTBOX_SCHEMA_OBJECTS 8
 
 /* Prepared once at open. */
 enum {
@@ -156,13 +189,17 @@ enum {
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_INSERT,
+	ST_INSERT_PHOTO,
 	ST_NEXT_UNACKED,
 	ST_MARK_SENT,
 	ST_SEQ_EXISTS,
 	ST_ACK,
 	ST_ID_EXISTS,
 	ST_HAS_TRACKING,
-	ST_PRUNE,
+	ST_PRUNE_PHOTOS,
+	ST_PRUNE_MARK,
+	ST_SYNC_NORMAL,
+	ST_SYNC_FULL,
 	ST_COUNT_ALL,
 	ST_COUNT_UNACKED,
 	ST_LAST,
@@ -174,18 +211,25 @@ static const char *const stmt_sql[_ST_MAX] = {
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_INSERT] = "INSERT INTO records(seq, id, state, created_ms, bytes, hash, tracking,"
-		      " photo_sha256, photo_len, json, photo)"
-		      " VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	[ST_NEXT_UNACKED] = "SELECT seq, id, state, hash, photo_sha256, json, photo FROM records"
-			    " WHERE state < 2 AND seq > ?1 ORDER BY seq LIMIT 1",
+		      " photo_sha256, photo_len, photo_kept, json)"
+		      " VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?9)",
+	[ST_INSERT_PHOTO] = "INSERT INTO photos(seq, photo) VALUES (?1, ?2)",
+	[ST_NEXT_UNACKED] = "SELECT r.seq, r.id, r.state, r.hash, r.photo_sha256, r.json, p.photo"
+			    " FROM records AS r LEFT JOIN photos AS p ON p.seq = r.seq"
+			    " WHERE r.state < 2 AND r.seq > ?1 ORDER BY r.seq LIMIT 1",
 	[ST_MARK_SENT] = "UPDATE records SET state = 1, sent_ms = ?2 WHERE seq = ?1 AND state = 0",
 	[ST_SEQ_EXISTS] = "SELECT 1 FROM records WHERE seq = ?1",
 	[ST_ACK] = "UPDATE records SET state = 2, acked_ms = ?2 WHERE id = ?1 AND state < 2"
 		   " RETURNING bytes",
 	[ST_ID_EXISTS] = "SELECT 1 FROM records WHERE id = ?1",
 	[ST_HAS_TRACKING] = "SELECT 1 FROM records WHERE tracking = ?1 LIMIT 1",
-	[ST_PRUNE] = "UPDATE records SET photo = NULL"
-		     " WHERE state = 2 AND photo IS NOT NULL AND acked_ms <= ?1",
+	[ST_PRUNE_PHOTOS] = "DELETE FROM photos WHERE seq IN (SELECT seq FROM records"
+			    " WHERE state = 2 AND photo_kept = 1 AND acked_ms <= ?1)",
+	[ST_PRUNE_MARK] = "UPDATE records SET photo_kept = 0"
+			  " WHERE state = 2 AND photo_kept = 1 AND acked_ms <= ?1",
+	/* around the commits that need no sync of their own (outbox_mark_sent, outbox_ack) */
+	[ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+	[ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
 	[ST_COUNT_ALL] = "SELECT count(*) FROM records",
 	[ST_COUNT_UNACKED] =
 		"SELECT count(*), coalesce(sum(bytes), 0) FROM records WHERE state < 2",
@@ -206,6 +250,7 @@ struct outbox {
 	uint64_t unacked_bytes;
 	int wal_pages; /* frames in the WAL not yet checkpointed (from the WAL hook) */
 	uint64_t seq_reserved; /* high-water mark in "<path>.seq": numbers up to it may be used */
+	bool relaxed;	       /* synchronous=NORMAL is on (sync_relax) and not yet undone */
 };
 
 /* Write @p len bytes or fail with -errno. */
@@ -378,6 +423,38 @@ static void txn_abort(struct outbox *ob)
 		stmt_exec(ob, ob->st[ST_ROLLBACK]);
 }
 
+/*
+ * State changes (sent, acked) need no sync of their own: one lost to a power cut only means
+ * the record is published again, and central dedupes by ID and acks again. Their commits run
+ * with synchronous=NORMAL (the WAL is written, not synced); the next put's synced commit
+ * (synchronous=FULL) or a checkpoint makes them durable too. sqlite's WAL recovery keeps
+ * every whole transaction up to the last valid commit frame, so none is ever half applied.
+ */
+static int sync_relax(struct outbox *ob)
+{
+	int r = stmt_exec(ob, ob->st[ST_SYNC_NORMAL]);
+
+	if (r == 0)
+		ob->relaxed = true;
+	return r;
+}
+
+/* Back to synchronous=FULL. outbox_put() calls it again (and fails) while it does not work. */
+static int sync_restore(struct outbox *ob)
+{
+	int r;
+
+	if (!ob->relaxed)
+		return 0;
+	r = stmt_exec(ob, ob->st[ST_SYNC_FULL]);
+	if (r < 0) {
+		log_err(MOD, "cannot set synchronous=FULL again: %s", strerror(-r));
+		return r;
+	}
+	ob->relaxed = false;
+	return 0;
+}
+
 static void sha256_hex(const void *data, size_t len, char out[OUTBOX_HASH_HEX])
 {
 	static const char hex[] = "0123456789abcdef";
@@ -543,11 +620,17 @@ static int migrate(struct outbox *ob)
 		goto err_rollback;
 	}
 	if (version < 1) {
-		r = exec_sql(ob, schema_v1);
+		r = exec_sql(ob, schema_v2); /* a new file starts at the current version */
+		if (r < 0)
+			goto err_rollback;
+	} else if (version < 2) {
+		log_notice(MOD, "%s: moving the photos out of the records rows (schema 1 -> 2)",
+			   ob->path);
+		r = exec_sql(ob, migrate_v1_v2);
 		if (r < 0)
 			goto err_rollback;
 	}
-	/* Later versions: if (version < 2) { ALTER ...; PRAGMA user_version = 2; } */
+	/* Later versions: if (version < 3) { ...; PRAGMA user_version = 3; } */
 	r = exec_sql(ob, "COMMIT");
 	if (r < 0)
 		goto err_rollback;
@@ -690,11 +773,38 @@ static int probe_index(struct outbox *ob, const char *sql, const char *key, uint
 }
 
 /*
+ * A record's photo columns, as selected by OUTBOX_PHOTO_COLS from "records AS r LEFT JOIN
+ * photos AS p" (columns @p col .. @p col + 3): a record that keeps a photo has exactly one of
+ * photo_len bytes; one that does not has none. length() of a blob reads no overflow page.
+ */
+#define OUTBOX_PHOTO_COLS "r.photo_kept, r.photo_len, length(p.photo), p.seq IS NOT NULL"
+
+static int check_photo_cols(struct outbox *ob, sqlite3_stmt *st, int col, uint64_t seq)
+{
+	bool kept = sqlite3_column_int(st, col) != 0;
+	bool have = sqlite3_column_int(st, col + 3) != 0;
+
+	if (kept != have) {
+		note_damage(ob, "record %" PRIu64 ": photo %s", seq,
+			    kept ? "missing from the photos table" : "stored but not kept");
+		return -EIO;
+	}
+	if (kept && sqlite3_column_int64(st, col + 2) != sqlite3_column_int64(st, col + 1)) {
+		note_damage(ob, "record %" PRIu64 ": photo has %lld bytes, the record says %lld",
+			    seq, (long long)sqlite3_column_int64(st, col + 2),
+			    (long long)sqlite3_column_int64(st, col + 1));
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
  * The fast check (outbox_open): a bounded number of pages whatever the size of the file.
  * - the schema objects are all there (a missing index would silently change every plan);
  * - `meta` passes quick_check and still says what this file is;
- * - the last OUTBOX_TAIL_CHECK rows: hash = SHA-256(json) (the pages written last are the
- *   ones a power cut or a lying card damages). Gaps in seq are not damage here: a salvaged
+ * - the last OUTBOX_TAIL_CHECK rows: hash = SHA-256(json), and the photo there with its
+ *   length when the row keeps one (the pages written last are the ones a power cut or a
+ *   lying card damages). Gaps in seq are not damage here: a salvaged
  *   outbox may have them, and sealbench-verify reports them;
  * - the last row is found through each index (the id and tracking indexes, and the partial
  *   unacked index when it is unacked), so their rightmost pages agree with the table.
@@ -703,11 +813,13 @@ static int probe_index(struct outbox *ob, const char *sql, const char *key, uint
 static int check_fast(struct outbox *ob)
 {
 	static const char schema_sql[] =
-		"SELECT count(*) FROM sqlite_schema WHERE name IN ('meta', 'records',"
+		"SELECT count(*) FROM sqlite_schema WHERE name IN ('meta', 'records', 'photos',"
 		" 'records_unacked', 'records_tracking', 'records_photo_acked',"
 		" 'sqlite_autoindex_meta_1', 'sqlite_autoindex_records_1')";
-	static const char tail_sql[] = "SELECT seq, id, state, hash, tracking, json FROM records "
-				       "ORDER BY seq DESC LIMIT ?1";
+	static const char tail_sql[] =
+		"SELECT r.seq, r.id, r.state, r.hash, r.tracking, r.json, " OUTBOX_PHOTO_COLS
+		" FROM records AS r LEFT JOIN photos AS p ON p.seq = r.seq"
+		" ORDER BY r.seq DESC LIMIT ?1";
 	char id[OUTBOX_ROW_ID_SIZE], tracking[OUTBOX_ROW_ID_SIZE], hash[OUTBOX_HASH_HEX];
 	char want[OUTBOX_HASH_HEX];
 	uint64_t last = 0, prev_seq = 0, seq;
@@ -720,15 +832,16 @@ static int check_fast(struct outbox *ob)
 	r = pragma_expect(ob, "PRAGMA quick_check(meta)", "ok");
 	if (r < 0)
 		goto damage;
-	r = pragma_expect(ob, "SELECT value FROM meta WHERE key = 'schema'", "sealbench.outbox/1");
+	r = pragma_expect(ob, "SELECT value FROM meta WHERE key = 'schema'", OUTBOX_SCHEMA_NAME);
 	if (r < 0)
 		goto damage;
 	r = prepare_once(ob, schema_sql, &st);
 	if (r < 0)
 		return r;
 	r = step_row(ob, st, "schema");
-	if (r == 0 && sqlite3_column_int(st, 0) != 7) {
-		note_damage(ob, "schema: %d of 7 tables and indexes", sqlite3_column_int(st, 0));
+	if (r == 0 && sqlite3_column_int(st, 0) != OUTBOX_SCHEMA_OBJECTS) {
+		note_damage(ob, "schema: %d of %d tables and indexes", sqlite3_column_int(st, 0),
+			    OUTBOX_SCHEMA_OBJECTS);
 		r = -EIO;
 	}
 	sqlite3_finalize(st);
@@ -760,6 +873,9 @@ static int check_fast(struct outbox *ob)
 			r = -EIO;
 			break;
 		}
+		r = check_photo_cols(ob, st, 6, seq);
+		if (r < 0)
+			break;
 		n++;
 	}
 	if (r == 0 && rc != SQLITE_DONE)
@@ -804,7 +920,7 @@ static int check_full(struct outbox *ob, bool thorough)
 {
 	sqlite3_stmt *st = NULL;
 	char hash[OUTBOX_HASH_HEX], want[OUTBOX_HASH_HEX];
-	uint64_t prev_seq = 0, seq;
+	uint64_t prev_seq = 0, seq, kept = 0;
 	int rc;
 	int r;
 
@@ -815,7 +931,10 @@ static int check_full(struct outbox *ob, bool thorough)
 	if (r < 0)
 		return r;
 
-	r = prepare_once(ob, "SELECT seq, hash, json FROM records ORDER BY seq", &st);
+	r = prepare_once(ob,
+			 "SELECT r.seq, r.hash, r.json, " OUTBOX_PHOTO_COLS
+			 " FROM records AS r LEFT JOIN photos AS p ON p.seq = r.seq ORDER BY r.seq",
+			 &st);
 	if (r < 0)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -833,9 +952,27 @@ static int check_full(struct outbox *ob, bool thorough)
 			r = -EIO;
 			break;
 		}
+		r = check_photo_cols(ob, st, 3, seq);
+		if (r < 0)
+			break;
+		kept += (uint64_t)sqlite3_column_int(st, 3);
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = map_rc(ob, rc);
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+
+	/* every photo belongs to a record that says it keeps one */
+	r = prepare_once(ob, "SELECT count(*) FROM photos", &st);
+	if (r < 0)
+		return r;
+	r = step_row(ob, st, "photos");
+	if (r == 0 && col_u64(st, 0) != kept) {
+		note_damage(ob, "%" PRIu64 " photos stored, %" PRIu64 " records keep one",
+			    col_u64(st, 0), kept);
+		r = -EIO;
+	}
 	sqlite3_finalize(st);
 	return r;
 }
@@ -1193,6 +1330,9 @@ int outbox_put(struct outbox *ob, const struct outbox_put_req *req, char *ret_ha
 	bytes = (uint64_t)req->json_len + req->photo_len;
 	if (!outbox_has_room(ob, bytes))
 		return -ENOSPC;
+	r = sync_restore(ob); /* never a green light on an unsynced commit */
+	if (r < 0)
+		return r;
 	if (req->seq > ob->seq_reserved) {
 		r = seq_mark_reserve(ob, req->seq - 1 + OUTBOX_SEQ_RESERVE);
 		if (r < 0)
@@ -1216,16 +1356,11 @@ int outbox_put(struct outbox *ob, const struct outbox_put_req *req, char *ret_ha
 	if (req->photo) {
 		sqlite3_bind_text(st, 7, req->photo_sha256, OUTBOX_HASH_LEN, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 8, to_i64(req->photo_len));
-		rc = sqlite3_bind_blob64(st, 10, req->photo, req->photo_len, SQLITE_STATIC);
-		if (rc != SQLITE_OK) {
-			r = map_rc(ob, rc);
-			goto err_rollback;
-		}
 	} else {
 		sqlite3_bind_null(st, 7);
 		sqlite3_bind_int64(st, 8, 0);
-		sqlite3_bind_null(st, 10);
 	}
+	sqlite3_bind_int(st, 10, req->photo ? 1 : 0);
 	/* TEXT so that json_extract() works in tools; UTF-8 in, same bytes out */
 	rc = sqlite3_bind_text64(st, 9, req->json, req->json_len, SQLITE_STATIC, SQLITE_UTF8);
 	if (rc != SQLITE_OK) {
@@ -1235,6 +1370,18 @@ int outbox_put(struct outbox *ob, const struct outbox_put_req *req, char *ret_ha
 	r = stmt_exec(ob, st);
 	if (r < 0)
 		goto err_rollback;
+	if (req->photo) {
+		st = ob->st[ST_INSERT_PHOTO];
+		sqlite3_bind_int64(st, 1, to_i64(req->seq));
+		rc = sqlite3_bind_blob64(st, 2, req->photo, req->photo_len, SQLITE_STATIC);
+		if (rc != SQLITE_OK) {
+			r = map_rc(ob, rc);
+			goto err_rollback;
+		}
+		r = stmt_exec(ob, st);
+		if (r < 0)
+			goto err_rollback;
+	}
 
 	/* Returns after the WAL is synced (synchronous=FULL). */
 	r = stmt_exec(ob, ob->st[ST_COMMIT]);
@@ -1355,15 +1502,22 @@ static int lookup_exists(struct outbox *ob, sqlite3_stmt *st, bool *ret)
 int outbox_mark_sent(struct outbox *ob, uint64_t seq)
 {
 	sqlite3_stmt *st = ob->st[ST_MARK_SENT];
-	bool found = false;
-	int r;
+	bool found = false, changed;
+	int r, r2;
 
 	sqlite3_bind_int64(st, 1, to_i64(seq));
 	sqlite3_bind_int64(st, 2, to_i64(clock_wall_ms()));
-	r = stmt_exec(ob, st);
-	if (r < 0)
+	r = sync_relax(ob);
+	if (r < 0) {
+		stmt_done(st);
 		return r;
-	if (sqlite3_changes(ob->db) > 0)
+	}
+	r = stmt_exec(ob, st);
+	changed = sqlite3_changes(ob->db) > 0;
+	r2 = sync_restore(ob);
+	if (r < 0 || r2 < 0)
+		return r < 0 ? r : r2;
+	if (changed)
 		return 0;
 
 	/* Not QUEUED: fine if SENT or ACKED, an error if there is no such row. */
@@ -1382,12 +1536,17 @@ int outbox_ack(struct outbox *ob, const char *id)
 	bool acked = false;
 	bool found = false;
 	int rc;
-	int r;
+	int r, r2;
 
 	if (!id)
 		return -EINVAL;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, to_i64(clock_wall_ms()));
+	r = sync_relax(ob);
+	if (r < 0) {
+		stmt_done(st);
+		return r;
+	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		acked = true;
@@ -1397,8 +1556,9 @@ int outbox_ack(struct outbox *ob, const char *id)
 	}
 	r = rc == SQLITE_DONE ? 0 : map_rc(ob, rc);
 	stmt_done(st);
-	if (r < 0)
-		return r;
+	r2 = sync_restore(ob);
+	if (r < 0 || r2 < 0)
+		return r < 0 ? r : r2;
 
 	if (acked) {
 		ob->unacked_bytes = bytes > ob->unacked_bytes ? 0 : ob->unacked_bytes - bytes;
@@ -1431,17 +1591,34 @@ int outbox_has_tracking(struct outbox *ob, const char *tracking, bool *ret)
 
 int outbox_prune(struct outbox *ob, uint64_t now_ms)
 {
-	sqlite3_stmt *st = ob->st[ST_PRUNE];
+	sqlite3_int64 before;
+	int n;
 	int r;
 
 	/* acked_ms + retention <= now, written without overflow */
 	if (now_ms < ob->photo_retention_ms)
 		return 0;
-	sqlite3_bind_int64(st, 1, to_i64(now_ms - ob->photo_retention_ms));
-	r = stmt_exec(ob, st);
+	before = to_i64(now_ms - ob->photo_retention_ms);
+	r = stmt_exec(ob, ob->st[ST_BEGIN]);
 	if (r < 0)
 		return r;
-	return sqlite3_changes(ob->db);
+	sqlite3_bind_int64(ob->st[ST_PRUNE_PHOTOS], 1, before);
+	r = stmt_exec(ob, ob->st[ST_PRUNE_PHOTOS]);
+	if (r < 0)
+		goto err_rollback;
+	n = sqlite3_changes(ob->db);
+	sqlite3_bind_int64(ob->st[ST_PRUNE_MARK], 1, before);
+	r = stmt_exec(ob, ob->st[ST_PRUNE_MARK]);
+	if (r < 0)
+		goto err_rollback;
+	r = stmt_exec(ob, ob->st[ST_COMMIT]);
+	if (r < 0)
+		goto err_rollback;
+	return n;
+
+err_rollback:
+	txn_abort(ob);
+	return r;
 }
 
 int outbox_get_stats(struct outbox *ob, struct outbox_stats *ret)

@@ -12,7 +12,11 @@
  *
  * Row life: QUEUED (committed) -> SENT (broker PUBACK) -> ACKED (central's application ack).
  * A row is never deleted before ACKED. After ACKED the JSON is kept and the photo blob is
- * dropped when the retention period has passed (outbox_prune). Bytes of unacked rows count
+ * dropped when the retention period has passed (outbox_prune). The photo lives in a table of
+ * its own (schema 2), so a state change writes a few small pages, never the photo again.
+ * State changes are committed without a sync of their own: a power cut may undo the last
+ * ones (the record is then published again and central acks it again: records are
+ * idempotent by ID); the next put's synced commit makes them durable with it. Bytes of unacked rows count
  * against the quota; outbox_put() refuses with -ENOSPC when a record would exceed it.
  *
  * Integrity is checked in two steps (issue 7: start-up stays fast on a big file):
@@ -148,10 +152,14 @@ int outbox_next_unacked(struct outbox *ob, uint64_t after_seq, struct outbox_row
 /** @brief Free a row's buffers. Accepts a zeroed row. */
 void outbox_row_done(struct outbox_row *row);
 
-/** @brief Broker took the record (PUBACK). QUEUED -> SENT; no-op otherwise. @return 0/-errno */
+/**
+ * @brief Broker took the record (PUBACK). QUEUED -> SENT; no-op otherwise. Not synced on its
+ *        own (see the top). @return 0/-errno
+ */
 int outbox_mark_sent(struct outbox *ob, uint64_t seq);
 /**
- * @brief Central committed the record: -> ACKED. Idempotent.
+ * @brief Central committed the record: -> ACKED. Idempotent. Not synced on its own: after a
+ *        power cut the record may be unacked again and is sent again (see the top).
  * @return 0; -ENOENT unknown id; -errno.
  */
 int outbox_ack(struct outbox *ob, const char *id);

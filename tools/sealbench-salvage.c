@@ -9,8 +9,9 @@
  *      never opened for writing: sqlite would replay and checkpoint the WAL into it);
  *   2. collect the seq numbers the file knows about from every place that still answers: a
  *      walk of the table that restarts past damaged pages, the three indexes, max(seq);
- *   3. read each seq from 1 to the highest one by point lookup; if the photo's overflow pages
- *      are damaged, read the row again without the photo;
+ *   3. read each seq from 1 to the highest one by point lookup, then its photo (schema 2: from
+ *      the `photos` table; schema 1: from the row); if the photo's pages are damaged, read
+ *      the row again without it;
  *   4. check each record (SHA-256 of the JSON against its stored hash; the photo against its
  *      SHA-256) and write the good ones (and, with --keep-bad, the others, marked) as JSON
  *      lines and/or into a fresh outbox database the station can use.
@@ -250,20 +251,69 @@ static void rec_done(struct rec *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Read one row; @p with_photo false skips the photo column. SQLITE_ROW/DONE/error. */
-static int read_row(sqlite3 *db, uint64_t seq, bool with_photo, struct rec *r)
+/*
+ * Where the photos are: schema 2 keeps them in a table of their own (`photos`, by seq),
+ * schema 1 in the records row (column `photo`). A file moved aside may be either.
+ */
+static const char *photo_sql(sqlite3 *db)
 {
-	static const char sql_photo[] =
-		"SELECT seq, id, state, created_ms, sent_ms, acked_ms, hash, tracking,"
-		" photo_sha256, photo_len, json, photo FROM records WHERE seq = ?1";
-	static const char sql_nophoto[] =
+	sqlite3_stmt *st = NULL;
+	bool v2 = false;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table'"
+				   " AND name = 'photos'",
+			       -1, &st, NULL) == SQLITE_OK)
+		v2 = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return v2 ? "SELECT photo FROM photos WHERE seq = ?1"
+		  : "SELECT photo FROM records WHERE seq = ?1";
+}
+
+/* Read the photo of @p seq into @p r (none: r->photo stays NULL). SQLITE_OK/error. */
+static int read_photo(sqlite3 *db, const char *sql, uint64_t seq, struct rec *r)
+{
+	sqlite3_stmt *st = NULL;
+	const void *blob;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		blob = sqlite3_column_blob(st, 0);
+		r->photo_size = (size_t)sqlite3_column_bytes(st, 0);
+		r->photo = malloc(r->photo_size ? r->photo_size : 1);
+		if (!r->photo)
+			die("out of memory");
+		if (r->photo_size)
+			memcpy(r->photo, blob, r->photo_size);
+	}
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+	/* a damaged overflow chain shows up at step or at column access (error then) */
+	if (rc == SQLITE_OK && sqlite3_errcode(db) != SQLITE_ROW &&
+	    sqlite3_errcode(db) != SQLITE_OK && sqlite3_errcode(db) != SQLITE_DONE)
+		rc = sqlite3_errcode(db);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Read one row; @p photo_from NULL skips the photo, otherwise it is photo_sql()'s query.
+ * SQLITE_ROW/DONE/error (an unreadable photo is an error: read again without it).
+ */
+static int read_row(sqlite3 *db, uint64_t seq, const char *photo_from, struct rec *r)
+{
+	static const char sql[] =
 		"SELECT seq, id, state, created_ms, sent_ms, acked_ms, hash, tracking,"
 		" photo_sha256, photo_len, json FROM records WHERE seq = ?1";
 	sqlite3_stmt *st = NULL;
 	const void *blob;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, with_photo ? sql_photo : sql_nophoto, -1, &st, NULL);
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
@@ -292,21 +342,18 @@ static int read_row(sqlite3 *db, uint64_t seq, bool with_photo, struct rec *r)
 	if (r->json_len)
 		memcpy(r->json, blob, r->json_len);
 	r->json[r->json_len] = '\0';
-	if (with_photo && sqlite3_column_type(st, 11) != SQLITE_NULL) {
-		blob = sqlite3_column_blob(st, 11);
-		r->photo_size = (size_t)sqlite3_column_bytes(st, 11);
-		r->photo = malloc(r->photo_size ? r->photo_size : 1);
-		if (!r->photo)
-			die("out of memory");
-		if (r->photo_size)
-			memcpy(r->photo, blob, r->photo_size);
-	}
 out:
 	/* a damaged overflow chain shows up at step or at column access (error then) */
 	if (rc == SQLITE_ROW && sqlite3_errcode(db) != SQLITE_ROW &&
 	    sqlite3_errcode(db) != SQLITE_OK)
 		rc = sqlite3_errcode(db);
 	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW && photo_from) {
+		int prc = read_photo(db, photo_from, seq, r);
+
+		if (prc != SQLITE_OK)
+			rc = prc;
+	}
 	return rc;
 }
 
@@ -373,7 +420,8 @@ static void write_photo(const char *dir, const struct rec *r)
 }
 
 /* A new outbox: outbox_open() creates the schema; rows go in as they were. */
-static sqlite3 *new_outbox(const char *path, sqlite3_stmt **ret_ins)
+static sqlite3 *new_outbox(const char *path, sqlite3_stmt **ret_ins,
+			   sqlite3_stmt **ret_ins_photo)
 {
 	struct outbox_cfg cfg = {.path = path, .quota_bytes = UINT64_MAX / 2};
 	struct outbox *ob = NULL;
@@ -391,14 +439,16 @@ static sqlite3 *new_outbox(const char *path, sqlite3_stmt **ret_ins)
 	    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
 			       "INSERT INTO records(seq, id, state, created_ms, sent_ms, acked_ms,"
-			       " bytes, hash, tracking, photo_sha256, photo_len, json, photo)"
+			       " bytes, hash, tracking, photo_sha256, photo_len, json, photo_kept)"
 			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-			       -1, ret_ins, NULL) != SQLITE_OK)
+			       -1, ret_ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO photos(seq, photo) VALUES (?1, ?2)", -1,
+			       ret_ins_photo, NULL) != SQLITE_OK)
 		die("%s: %s", path, sqlite3_errmsg(db));
 	return db;
 }
 
-static void insert(sqlite3 *db, sqlite3_stmt *st, const struct rec *r)
+static void insert(sqlite3 *db, sqlite3_stmt *st, sqlite3_stmt *ph, const struct rec *r)
 {
 	bool photo = r->photo && r->ph == PH_OK;
 
@@ -424,14 +474,19 @@ static void insert(sqlite3 *db, sqlite3_stmt *st, const struct rec *r)
 		sqlite3_bind_null(st, 10);
 	sqlite3_bind_int64(st, 11, r->photo_len);
 	sqlite3_bind_text64(st, 12, r->json, r->json_len, SQLITE_STATIC, SQLITE_UTF8);
-	if (photo)
-		sqlite3_bind_blob64(st, 13, r->photo, r->photo_size, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 13);
+	sqlite3_bind_int(st, 13, photo ? 1 : 0);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		die("insert seq %" PRIu64 ": %s", r->seq, sqlite3_errmsg(db));
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	if (!photo)
+		return;
+	sqlite3_bind_int64(ph, 1, (sqlite3_int64)r->seq);
+	sqlite3_bind_blob64(ph, 2, r->photo, r->photo_size, SQLITE_STATIC);
+	if (sqlite3_step(ph) != SQLITE_DONE)
+		die("insert photo of seq %" PRIu64 ": %s", r->seq, sqlite3_errmsg(db));
+	sqlite3_reset(ph);
+	sqlite3_clear_bindings(ph);
 }
 
 static void parse_opts(int argc, char **argv, struct opts *o)
@@ -493,7 +548,8 @@ int main(int argc, char **argv)
 	char tmp[] = SALVAGE_TMP;
 	char copy[sizeof(SALVAGE_TMP) + SALVAGE_NAME_MAX], from[PATH_MAX], to[PATH_MAX];
 	struct counts c = {0};
-	sqlite3_stmt *ins = NULL;
+	sqlite3_stmt *ins = NULL, *ins_photo = NULL;
+	const char *photo_from;
 	sqlite3 *out_db = NULL;
 	sqlite3 *db = NULL;
 	FILE *jl = NULL;
@@ -525,6 +581,7 @@ int main(int argc, char **argv)
 
 	walk_table(db, &c);
 	walk(db, "SELECT max(seq) FROM records", &c);
+	photo_from = photo_sql(db);
 	walk(db, "SELECT seq FROM records INDEXED BY sqlite_autoindex_records_1", &c);
 	walk(db, "SELECT seq FROM records INDEXED BY records_tracking", &c);
 	walk(db, "SELECT seq FROM records INDEXED BY records_unacked WHERE state < 2", &c);
@@ -545,16 +602,16 @@ int main(int argc, char **argv)
 	if (o.photos && mkdir(o.photos, 0750) < 0 && errno != EEXIST)
 		die_perror("%s", o.photos);
 	if (o.outbox)
-		out_db = new_outbox(o.outbox, &ins);
+		out_db = new_outbox(o.outbox, &ins, &ins_photo);
 
 	for (uint64_t seq = 1; seq <= c.max_seq + SALVAGE_PROBE_PAST; seq++) {
 		struct rec rec = {0};
 
-		rc = read_row(db, seq, true, &rec);
+		rc = read_row(db, seq, photo_from, &rec);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 			/* the photo's overflow pages, or the row's leaf: try without the photo */
 			rec_done(&rec);
-			rc = read_row(db, seq, false, &rec);
+			rc = read_row(db, seq, NULL, &rec);
 		}
 		if (rc == SQLITE_DONE) {
 			if (seq <= c.max_seq) {
@@ -598,7 +655,7 @@ int main(int argc, char **argv)
 			if (o.photos && rec.ph == PH_OK)
 				write_photo(o.photos, &rec);
 			if (out_db && rec.hash_ok)
-				insert(out_db, ins, &rec);
+				insert(out_db, ins, ins_photo, &rec);
 			c.written++;
 		}
 		rec_done(&rec);
@@ -610,6 +667,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 	if (out_db) {
 		sqlite3_finalize(ins);
+		sqlite3_finalize(ins_photo);
 		if (sqlite3_exec(out_db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 			die("%s: %s", o.outbox, sqlite3_errmsg(out_db));
 		sqlite3_close(out_db);

@@ -535,11 +535,20 @@ static void read_outbox(struct verify *v)
 	if (rc != SQLITE_OK)
 		die("%s: %s", v->cfg->outbox, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 	sqlite3_busy_timeout(db, 5000);
-	rc = sqlite3_prepare_v2(
-		db,
-		"SELECT seq, id, state, hash, photo_sha256, json, photo FROM records"
-		" ORDER BY seq",
-		-1, &st, NULL);
+	/* schema 2 keeps the photos in their own table; schema 1 (older files) in the row */
+	rc = sqlite3_prepare_v2(db,
+				"SELECT r.seq, r.id, r.state, r.hash, r.photo_sha256, r.json, p.photo"
+				" FROM records AS r LEFT JOIN photos AS p ON p.seq = r.seq"
+				" ORDER BY r.seq",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(st);
+		st = NULL;
+		rc = sqlite3_prepare_v2(db,
+					"SELECT seq, id, state, hash, photo_sha256, json, photo"
+					" FROM records ORDER BY seq",
+					-1, &st, NULL);
+	}
 	if (rc != SQLITE_OK)
 		die("%s: not a sealbench outbox: %s", v->cfg->outbox, sqlite3_errmsg(db));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

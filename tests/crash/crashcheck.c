@@ -71,6 +71,18 @@ static struct cc_entry *ledger_at(struct cc_ledger *l, uint64_t seq)
 	return &l->e[seq];
 }
 
+/*
+ * State changes (outbox_mark_sent, outbox_ack) are committed without a sync of their own: they
+ * are durable once a later put's synced commit ("P") or a clean close ("C") has happened.
+ */
+static void promote(struct cc_ledger *l)
+{
+	for (uint64_t i = 1; i < l->cap; i++) {
+		if (l->e[i].pending > l->e[i].state)
+			l->e[i].state = l->e[i].pending;
+	}
+}
+
 int cc_ledger_read(struct cc_ledger *l, int fd)
 {
 	FILE *f = fdopen(dup(fd), "r");
@@ -85,12 +97,16 @@ int cc_ledger_read(struct cc_ledger *l, int fd)
 		struct cc_entry *e;
 		int n = sscanf(line, "%c %llu %64s", &kind, &seq, hash);
 
-		if (n < 2 || seq == 0 || (kind == 'P' && n != 3)) {
+		if (n < 2 || (seq == 0 && kind != 'C') || (kind == 'P' && n != 3)) {
 			r = -EPROTO;
 			break;
 		}
 		if (kind == 'E') {
 			l->end_calls = seq;
+			continue;
+		}
+		if (kind == 'C') {
+			promote(l);
 			continue;
 		}
 		e = ledger_at(l, seq);
@@ -108,13 +124,14 @@ int cc_ledger_read(struct cc_ledger *l, int fd)
 			memcpy(e->hash, hash, sizeof(e->hash));
 			if (seq > l->max_put)
 				l->max_put = seq;
+			promote(l); /* its synced commit carried every earlier state change */
 			break;
 		case 'S':
-			if (e->state < OUTBOX_SENT)
-				e->state = OUTBOX_SENT;
+			if (e->pending < OUTBOX_SENT)
+				e->pending = OUTBOX_SENT;
 			break;
 		case 'A':
-			e->state = OUTBOX_ACKED;
+			e->pending = OUTBOX_ACKED;
 			break;
 		default:
 			r = -EPROTO;
@@ -124,6 +141,9 @@ int cc_ledger_read(struct cc_ledger *l, int fd)
 			break;
 	}
 	fclose(f);
+	/* EOF: the child is gone; what it changed after its last P or C may or may not be there */
+	for (uint64_t i = 1; i < l->cap; i++)
+		l->e[i].pending = l->e[i].state;
 	return r;
 }
 
@@ -222,8 +242,10 @@ out:
 static int check_rows(const char *path, const struct cc_ledger *l, uint64_t *ret_last,
 		      char *ret_last_hash, uint64_t *ret_unacked_bytes, char *why)
 {
-	static const char sql[] = "SELECT seq, state, hash, json, photo_sha256, photo, bytes"
-				  " FROM records ORDER BY seq";
+	static const char sql[] = "SELECT r.seq, r.state, r.hash, r.json, r.photo_sha256, p.photo,"
+				  " r.bytes, r.photo_kept, r.photo_sha256 IS NOT NULL"
+				  " FROM records AS r LEFT JOIN photos AS p ON p.seq = r.seq"
+				  " ORDER BY r.seq";
 	char prev[OUTBOX_HASH_HEX], want[OUTBOX_HASH_HEX];
 	uint64_t expect = 1, unacked = 0, seq = 0;
 	sqlite3_stmt *st = NULL;
@@ -260,6 +282,19 @@ static int check_rows(const char *path, const struct cc_ledger *l, uint64_t *ret
 		if (!p || strncmp(p + 8, prev, 64) != 0) {
 			fail(why, "seq %" PRIu64 ": prev does not link to seq %" PRIu64, seq,
 			     seq - 1);
+			goto out;
+		}
+		/*
+		 * A photo is in `photos` exactly while the row keeps it; an unacked record with
+		 * a photo keeps it (only prune drops photos, and only of acked records).
+		 */
+		if ((sqlite3_column_type(st, 5) == SQLITE_NULL) == (sqlite3_column_int(st, 7) == 1) ||
+		    (sqlite3_column_int(st, 7) && !sqlite3_column_int(st, 8)) ||
+		    (state < OUTBOX_ACKED &&
+		     sqlite3_column_int(st, 7) != sqlite3_column_int(st, 8))) {
+			fail(why, "seq %" PRIu64 ": photo_kept %d, photo %s", seq,
+			     sqlite3_column_int(st, 7),
+			     sqlite3_column_type(st, 5) == SQLITE_NULL ? "missing" : "present");
 			goto out;
 		}
 		if (sqlite3_column_type(st, 5) != SQLITE_NULL) {

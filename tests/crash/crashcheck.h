@@ -29,7 +29,8 @@
 struct cc_entry {
 	bool put;		    /* outbox_put() returned 0 */
 	char hash[OUTBOX_HASH_HEX]; /* the hash it returned */
-	int state;		    /* highest acknowledged state: enum outbox_state */
+	int state;		    /* highest durable acknowledged state: enum outbox_state */
+	int pending;		    /* highest acknowledged state, durable after the next P or C */
 };
 
 struct cc_ledger {
@@ -44,7 +45,8 @@ struct cc_ledger {
 void cc_ledger_done(struct cc_ledger *l);
 
 /**
- * @brief Read "P seq hash" / "S seq" / "A seq" / "E calls" lines from @p fd until EOF.
+ * @brief Read "P seq hash" / "S seq" / "A seq" / "C 0" (clean close) / "E calls" lines from
+ *        @p fd until EOF. S and A count once a later P or C line shows them made durable.
  * @return 0 or -errno (-EPROTO on a malformed line).
  */
 int cc_ledger_read(struct cc_ledger *l, int fd);

@@ -141,6 +141,7 @@ static void child(const char *path, uint64_t work_seed, uint64_t cut_at,
 			/* a clean restart: close checkpoints and removes the WAL */
 			outbox_close(ob);
 			ob = NULL;
+			cc_report(fd, 'C', 0, NULL);
 			r = outbox_open(&cfg, &ob);
 			if (r < 0)
 				die_child("outbox_open (restart)", r);

@@ -494,14 +494,13 @@ class Mutator:
 
     def outbox_photo_swap(self):
         path, db = self.outbox_copy()
-        rows = [r[0] for r in db.execute(
-            "SELECT seq FROM records WHERE photo IS NOT NULL ORDER BY seq")]
+        rows = [r[0] for r in db.execute("SELECT seq FROM photos ORDER BY seq")]
         check(len(rows) >= 2, "outbox: need two photo blobs, have %d" % len(rows))
         i, j = sorted(self.rng.sample(rows, 2))
-        pi = db.execute("SELECT photo FROM records WHERE seq = ?", (i,)).fetchone()[0]
-        pj = db.execute("SELECT photo FROM records WHERE seq = ?", (j,)).fetchone()[0]
-        db.execute("UPDATE records SET photo = ? WHERE seq = ?", (pj, i))
-        db.execute("UPDATE records SET photo = ? WHERE seq = ?", (pi, j))
+        pi = db.execute("SELECT photo FROM photos WHERE seq = ?", (i,)).fetchone()[0]
+        pj = db.execute("SELECT photo FROM photos WHERE seq = ?", (j,)).fetchone()[0]
+        db.execute("UPDATE photos SET photo = ? WHERE seq = ?", (pj, i))
+        db.execute("UPDATE photos SET photo = ? WHERE seq = ?", (pi, j))
         db.commit()
         db.close()
         self.run_outbox("outbox: swap photos of %d and %d" % (i, j), path, want_pos=i)

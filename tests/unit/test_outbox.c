@@ -250,8 +250,10 @@ static void test_empty_open_creates_dirs(void **state)
 
 	/* WAL, schema version recorded */
 	db = raw_open(f->path);
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM meta WHERE key = 'schema'"), 1);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM meta WHERE key = 'schema'"
+				     " AND value = 'sealbench.outbox/2'"),
+			 1);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_journal_mode"
 				     " WHERE journal_mode = 'wal'"),
 			 1);
@@ -654,10 +656,11 @@ static void test_prune(void **state)
 
 	/* pruned rows keep JSON and the photo's hash */
 	db = raw_open(f->path);
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM records WHERE photo IS NULL"), 2);
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM records WHERE photo IS NULL"
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM records WHERE photo_kept = 0"), 2);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM records WHERE photo_kept = 0"
 				     " AND length(photo_sha256) = 64 AND length(json) > 0"),
 			 2);
+	assert_int_equal(raw_int(db, "SELECT group_concat(seq) FROM photos"), 3);
 	sqlite3_close(db);
 	free(photo);
 }
@@ -749,7 +752,7 @@ static void test_checkpoint_idle_and_bound(void **state)
 	assert_true(st.st_size >= 20 * (off_t)LARGE_PHOTO_LEN);
 	assert_int_equal(outbox_checkpoint(f->ob), 0); /* empty WAL: nothing to do */
 	db = raw_open(f->path);
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM records WHERE photo IS NOT NULL"), 20);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM photos"), 20);
 	sqlite3_close(db);
 
 	/* Nobody calls outbox_checkpoint(): the WAL still stays under the bound. */
@@ -1010,7 +1013,7 @@ static void bulk_fill(const char *path, const char *head, uint64_t *ret_unacked_
 	char prev[OUTBOX_HASH_HEX], hash[OUTBOX_HASH_HEX], id[TEST_ID_MAX], json[TEST_JSON_MAX];
 	uint8_t photo[1024];
 	char psha[OUTBOX_HASH_HEX];
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = NULL, *ph = NULL;
 	uint64_t unacked = 0;
 	sqlite3 *db = raw_open(path);
 
@@ -1022,10 +1025,13 @@ static void bulk_fill(const char *path, const char *head, uint64_t *ret_unacked_
 		sqlite3_prepare_v2(db,
 				   "INSERT INTO records(seq, id, state, created_ms, acked_ms, "
 				   "bytes, hash, tracking,"
-				   " photo_sha256, photo_len, json, photo)"
+				   " photo_sha256, photo_len, json, photo_kept)"
 				   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 				   -1, &st, NULL),
 		SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO photos(seq, photo) VALUES (?1, ?2)",
+					    -1, &ph, NULL),
+			 SQLITE_OK);
 	for (uint64_t seq = 2; seq <= BIG_ROWS; seq++) {
 		bool acked = seq <= BIG_ROWS - BIG_UNACKED;
 		bool has_photo = seq % 100 == 0;
@@ -1053,22 +1059,229 @@ static void bulk_fill(const char *path, const char *head, uint64_t *ret_unacked_
 		if (has_photo) {
 			sqlite3_bind_text(st, 9, psha, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 10, sizeof(photo));
-			sqlite3_bind_blob(st, 12, photo, sizeof(photo), SQLITE_STATIC);
+			sqlite3_bind_int64(ph, 1, (sqlite3_int64)seq);
+			sqlite3_bind_blob(ph, 2, photo, sizeof(photo), SQLITE_STATIC);
+			assert_int_equal(sqlite3_step(ph), SQLITE_DONE);
+			sqlite3_reset(ph);
 		} else {
 			sqlite3_bind_null(st, 9);
 			sqlite3_bind_int64(st, 10, 0);
-			sqlite3_bind_null(st, 12);
 		}
+		sqlite3_bind_int(st, 12, has_photo);
 		sqlite3_bind_text(st, 11, json, -1, SQLITE_TRANSIENT);
 		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 		sqlite3_reset(st);
 		strcpy(prev, hash);
 	}
 	sqlite3_finalize(st);
+	sqlite3_finalize(ph);
 	raw_exec(db, "COMMIT");
 	sqlite3_close(db);
 	*ret_unacked_bytes = unacked;
 	strcpy(ret_last_hash, prev);
+}
+
+/*
+ * A state change writes a few small pages, never the photo again (schema v2: the photo has a
+ * table of its own). With the photo in the records row, mark sent + ack wrote ~2 x 75 pages of
+ * a 300 KB photo into the WAL.
+ */
+static void test_state_change_leaves_photo(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *photo = make_photo(LARGE_PHOTO_LEN, 11);
+	char id[TEST_ID_MAX];
+	int before;
+
+	fx_open(f);
+	assert_int_equal(put_next(f->ob, photo, LARGE_PHOTO_LEN, NULL, NULL), 0);
+	before = outbox_get_wal_pages(f->ob);
+	assert_true(before > (int)(LARGE_PHOTO_LEN / 4096));
+	assert_int_equal(outbox_mark_sent(f->ob, 1), 0);
+	make_id(1, id);
+	assert_int_equal(outbox_ack(f->ob, id), 0);
+	print_message("mark sent + ack: %d WAL pages\n", outbox_get_wal_pages(f->ob) - before);
+	assert_true(outbox_get_wal_pages(f->ob) - before <= 8);
+	/* the unsynced state changes are still what the next put and a reopen see */
+	assert_int_equal(put_next(f->ob, NULL, 0, NULL, NULL), 0);
+	fx_reopen(f);
+	check_stats(f->ob, 1, REC_JSON_LEN, 2, 2);
+	assert_int_equal(outbox_check(f->ob, OUTBOX_CHECK_FULL), 0);
+	free(photo);
+}
+
+/* A photo row that disappears or changes size behind the outbox's back is damage. */
+static void test_photo_table_damage(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *photo = make_photo(LARGE_PHOTO_LEN, 5);
+	sqlite3 *db;
+
+	fx_open(f);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(put_next(f->ob, i == 1 ? NULL : photo, i == 1 ? 0 : LARGE_PHOTO_LEN,
+					  NULL, NULL),
+				 0);
+	assert_int_equal(outbox_check(f->ob, OUTBOX_CHECK_FULL), 0);
+	outbox_close(f->ob);
+	f->ob = NULL;
+
+	/* the last record's photo shortened: the fast check at open sees it */
+	db = raw_open(f->path);
+	raw_exec(db, "UPDATE photos SET photo = substr(photo, 1, 1000) WHERE seq = 3");
+	sqlite3_close(db);
+	assert_int_equal(outbox_open(&f->cfg, &f->ob), -EIO);
+	assert_null(f->ob);
+
+	/* a record's photo gone (the full check; here also the tail the fast check reads) */
+	db = raw_open(f->path);
+	raw_exec(db, "UPDATE photos SET photo = zeroblob(307200) WHERE seq = 3"); /* 300 KiB */
+	raw_exec(db, "DELETE FROM photos WHERE seq = 1");
+	sqlite3_close(db);
+	{
+		char marker[PATH_MAX + 16];
+
+		fmt(marker, sizeof(marker), "%s" OUTBOX_DAMAGED_SUFFIX, f->path);
+		assert_int_equal(unlink(marker), 0); /* left by the failed open above */
+	}
+	assert_int_equal(outbox_open(&f->cfg, &f->ob), -EIO);
+	assert_null(f->ob);
+
+	/* a photo nobody keeps is damage too */
+	outbox_close(f->ob);
+	f->ob = NULL;
+	{
+		char marker[PATH_MAX + 16];
+
+		fmt(marker, sizeof(marker), "%s" OUTBOX_DAMAGED_SUFFIX, f->path);
+		assert_int_equal(unlink(marker), 0);
+	}
+	db = raw_open(f->path);
+	raw_exec(db, "INSERT INTO photos(seq, photo) SELECT 1, photo FROM photos WHERE seq = 3");
+	raw_exec(db, "UPDATE records SET photo_kept = 0 WHERE seq = 1");
+	sqlite3_close(db);
+	assert_int_equal(outbox_open(&f->cfg, &f->ob), -EIO); /* within the checked tail */
+	assert_null(f->ob);
+	free(photo);
+}
+
+/*
+ * Schema v1 (photo in the records row, up to issue 7) as firmware of that time created it.
+ * Kept verbatim: the migration must keep working on files written by it.
+ */
+static const char schema_v1[] =
+	"CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);"
+	"CREATE TABLE records (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+	" state INTEGER NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 2),"
+	" created_ms INTEGER NOT NULL, sent_ms INTEGER, acked_ms INTEGER, bytes INTEGER NOT NULL,"
+	" hash TEXT NOT NULL, tracking TEXT NOT NULL DEFAULT '', photo_sha256 TEXT,"
+	" photo_len INTEGER NOT NULL DEFAULT 0, json TEXT NOT NULL, photo BLOB);"
+	"CREATE INDEX records_unacked ON records(seq, state, bytes) WHERE state < 2;"
+	"CREATE INDEX records_tracking ON records(tracking);"
+	"CREATE INDEX records_photo_acked ON records(acked_ms)"
+	" WHERE state = 2 AND photo IS NOT NULL;"
+	"INSERT INTO meta(key, value) VALUES ('schema', 'sealbench.outbox/1');"
+	"PRAGMA user_version = 1;";
+
+/* A v1 file: 1 acked with a photo, 2 acked without, 3 unacked with a photo; chained. */
+static void make_v1(const char *path, const uint8_t *photo, size_t photo_len, char *ret_last)
+{
+	char id[TEST_ID_MAX], json[TEST_JSON_MAX], hash[OUTBOX_HASH_HEX], psha[OUTBOX_HASH_HEX];
+	char prev[OUTBOX_HASH_HEX] = ZERO_HASH;
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+					 NULL),
+			 SQLITE_OK);
+	raw_exec(db, "PRAGMA journal_mode = WAL");
+	raw_exec(db, schema_v1);
+	sha256_hex(photo, photo_len, psha);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "INSERT INTO records(seq, id, state, created_ms,"
+					    " acked_ms, bytes, hash, photo_sha256, photo_len, json,"
+					    " photo) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9,"
+					    " ?10)",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	for (uint64_t seq = 1; seq <= 3; seq++) {
+		bool has = seq != 2, acked = seq != 3;
+
+		make_id(seq, id);
+		fmt(json, sizeof(json), "{\"id\":\"%s\",\"prev\":\"%s\"}", id, prev);
+		sha256_hex(json, strlen(json), hash);
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+		sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 3, acked ? OUTBOX_ACKED : OUTBOX_QUEUED);
+		if (acked)
+			sqlite3_bind_int64(st, 4, 1000);
+		else
+			sqlite3_bind_null(st, 4);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)(strlen(json) + (has ? photo_len : 0)));
+		sqlite3_bind_text(st, 6, hash, -1, SQLITE_TRANSIENT);
+		if (has) {
+			sqlite3_bind_text(st, 7, psha, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(st, 8, (sqlite3_int64)photo_len);
+			sqlite3_bind_blob(st, 10, photo, (int)photo_len, SQLITE_STATIC);
+		} else {
+			sqlite3_bind_null(st, 7);
+			sqlite3_bind_int64(st, 8, 0);
+			sqlite3_bind_null(st, 10);
+		}
+		sqlite3_bind_text(st, 9, json, -1, SQLITE_TRANSIENT);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		strcpy(prev, hash);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	strcpy(ret_last, prev);
+}
+
+static void test_migrate_v1(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *photo = make_photo(LARGE_PHOTO_LEN, 9);
+	struct outbox_row row = {0};
+	char last[OUTBOX_HASH_HEX], sub[PATH_MAX];
+	sqlite3 *db;
+
+	fmt(sub, sizeof(sub), "%s/var", f->dir);
+	assert_int_equal(mkdir(sub, 0750), 0);
+	make_v1(f->path, photo, LARGE_PHOTO_LEN, last);
+	fx_open(f);
+	assert_int_equal(outbox_get_next_seq(f->ob), 4);
+	assert_string_equal(outbox_get_last_hash(f->ob), last);
+	check_stats(f->ob, 1, strlen("{\"id\":\"st01-0000000003\",\"prev\":\"\"}") + 64 +
+				      LARGE_PHOTO_LEN,
+		    3, 3);
+	assert_int_equal(outbox_check(f->ob, OUTBOX_CHECK_FULL), 0);
+
+	/* the unacked record's photo, byte-exact, from its new table */
+	assert_int_equal(outbox_next_unacked(f->ob, 0, &row), 0);
+	assert_int_equal(row.seq, 3);
+	assert_int_equal(row.photo_len, LARGE_PHOTO_LEN);
+	assert_memory_equal(row.photo, photo, LARGE_PHOTO_LEN);
+	outbox_row_done(&row);
+
+	db = raw_open(f->path);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('records')"
+				     " WHERE name = 'photo'"),
+			 0);
+	assert_int_equal(raw_int(db, "SELECT group_concat(seq) FROM photos"), 1); /* "1,3" */
+	assert_int_equal(raw_int(db, "SELECT sum(seq) FROM photos"), 4);
+	assert_int_equal(raw_int(db, "SELECT sum(seq) FROM records WHERE photo_kept = 1"), 4);
+	sqlite3_close(db);
+
+	/* prune works on the migrated file; the chain goes on */
+	assert_int_equal(outbox_prune(f->ob, 1000 + TEST_RETENTION_MS), 1);
+	assert_int_equal(put_next(f->ob, photo, LARGE_PHOTO_LEN, NULL, NULL), 0);
+	fx_reopen(f);
+	assert_int_equal(outbox_check(f->ob, OUTBOX_CHECK_FULL), 0);
+	assert_int_equal(outbox_get_next_seq(f->ob), 5);
+	free(photo);
 }
 
 static void test_reopen_many_rows(void **state)
@@ -1120,8 +1333,14 @@ static void test_reopen_many_rows(void **state)
 		raw_int(db, "SELECT count(*) FROM records r JOIN records p"
 			    " ON p.seq = r.seq - 1 WHERE json_extract(r.json, '$.prev') = p.hash"),
 		BIG_ROWS);
+	assert_int_equal(outbox_check(f->ob, OUTBOX_CHECK_FULL), 0);
+	/* a photo lost far from the tail: only the full check reads that far */
+	raw_exec(db, "DELETE FROM photos WHERE seq = 100");
 	sqlite3_close(db);
-	assert_int_equal(outbox_prune(f->ob, UINT64_MAX / 2), (int)(BIG_ROWS - BIG_UNACKED) / 100);
+	assert_int_equal(outbox_check(f->ob, OUTBOX_CHECK_FAST), 0);
+	assert_int_equal(outbox_check(f->ob, OUTBOX_CHECK_FULL), -EBADMSG);
+	assert_int_equal(outbox_prune(f->ob, UINT64_MAX / 2),
+			 (int)(BIG_ROWS - BIG_UNACKED) / 100 - 1);
 }
 
 int main(void)
@@ -1136,6 +1355,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_next_unacked_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sent_ack_transitions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_change_leaves_photo, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_photo_table_damage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_has_tracking, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_photo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_idle_and_bound, setup, teardown),
