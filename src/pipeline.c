@@ -66,8 +66,23 @@ struct pipeline {
 	bool last_stable;
 	bool seal_failed;   /* the last seal attempt failed; retry on a timer */
 
+	/*
+	 * The package's photo is photo_data: the caller's bytes while pipeline_on_photo() runs
+	 * (borrowed: a photo sealed in that call is never copied), our own photo buffer once
+	 * the package has to wait past the call (blocked, seal retry).
+	 */
+	const uint8_t *photo_data;
 	uint8_t *photo;
 	size_t photo_len, photo_cap;
+
+	/*
+	 * The duplicate check's answer for dup_tracking, asked when the label is scanned: only
+	 * this station's own seals write the outbox, and none can happen while this package is
+	 * in hand, so the answer still holds at the seal and the lookup stays out of the
+	 * packer's wait between the weight and the green light.
+	 */
+	char dup_tracking[PKG_ID_MAX];
+	bool dup_sealed;
 
 	uint64_t activity_ns;   /* last packer input */
 	uint64_t pkg_start_ns;  /* first scan of the current package */
@@ -242,6 +257,8 @@ static void drop_package(struct pipeline *p)
 	p->lookup_pending = false;
 	p->token++; /* any answer still on its way is now stale */
 	p->seal_failed = false;
+	p->dup_tracking[0] = '\0';
+	p->photo_data = NULL;
 	p->photo_len = 0;
 	p->step_deadline = 0;
 }
@@ -312,7 +329,7 @@ static void do_seal(struct pipeline *p, uint64_t now_ns)
 	p->pkg.t.sealed_ms = clock_wall_ms();
 	p->pkg.clock_synced = clock_is_synced();
 	snprintf(p->pkg.packer_id, sizeof(p->pkg.packer_id), "%s", p->packer);
-	r = p->ops->seal(p->ud, &p->pkg, p->pkg.has_photo ? p->photo : NULL,
+	r = p->ops->seal(p->ud, &p->pkg, p->pkg.has_photo ? p->photo_data : NULL,
 			 p->pkg.has_photo ? p->photo_len : 0, id);
 	if (r < 0) {
 		log_err("pipeline", "seal of %s failed: %s; package kept, retrying", pkg_name(p),
@@ -342,6 +359,20 @@ static void do_seal(struct pipeline *p, uint64_t now_ns)
 		indicate(p, IND_SEALED, "Sealed %s", id);
 	}
 	rearm(p);
+}
+
+/* Whether the package's tracking number was sealed before (asked once per number). */
+static bool tracking_sealed(struct pipeline *p)
+{
+	const char *t = p->pkg.label.tracking;
+
+	if (!t[0])
+		return false;
+	if (strcmp(t, p->dup_tracking) != 0) {
+		p->dup_sealed = p->ops->tracking_sealed(p->ud, t);
+		strcopy(p->dup_tracking, sizeof(p->dup_tracking), t);
+	}
+	return p->dup_sealed;
 }
 
 /* Weighed: wait for the order, take the photo, judge, seal or block. Re-entered as each
@@ -374,9 +405,7 @@ static void advance(struct pipeline *p, uint64_t now_ns)
 		}
 		log_warn("pipeline", "%s: camera capture failed: %s", pkg_name(p), strerror(-r));
 	}
-	blocks = rules_evaluate(&p->cfg->rules, &p->pkg,
-				p->pkg.label.tracking[0] &&
-					p->ops->tracking_sealed(p->ud, p->pkg.label.tracking));
+	blocks = rules_evaluate(&p->cfg->rules, &p->pkg, tracking_sealed(p));
 	if (blocks && !p->pkg.override.present) {
 		log_notice("pipeline", "%s blocked: %s", pkg_name(p), first_block_detail(&p->pkg));
 		set_state(p, PL_BLOCKED);
@@ -475,6 +504,7 @@ static void set_label(struct pipeline *p, enum scan_kind k)
 			snprintf(pl->carrier, sizeof(pl->carrier), "%s", l->carrier);
 	}
 	p->pkg.t.label_ms = clock_wall_ms();
+	tracking_sealed(p); /* now, not while the packer waits for the light */
 }
 
 /* A 2D label for the package in hand: its tracking number, if complete, must be the one
@@ -766,6 +796,7 @@ void pipeline_on_photo(struct pipeline *p, const uint8_t *jpeg, size_t len, unsi
 		return; /* late photo after a timeout: the package moved on */
 	p->step_deadline = 0;
 	if (jpeg && len) {
+		/* Room to keep it if the package has to wait, made now: keeping cannot fail. */
 		if (len > p->photo_cap) {
 			uint8_t *n = realloc(p->photo, len);
 
@@ -776,7 +807,7 @@ void pipeline_on_photo(struct pipeline *p, const uint8_t *jpeg, size_t len, unsi
 			p->photo = n;
 			p->photo_cap = len;
 		}
-		memcpy(p->photo, jpeg, len);
+		p->photo_data = jpeg; /* borrowed until this call returns */
 		p->photo_len = len;
 		p->pkg.has_photo = true;
 		p->pkg.photo_bytes = (uint32_t)len;
@@ -789,6 +820,11 @@ out:
 		log_warn("pipeline", "%s: no photo from the camera", pkg_name(p));
 	/* state stays PL_PHOTO so advance() does not capture again; it seals or blocks */
 	advance(p, now_ns);
+	/* Not sealed in this call (blocked, seal failed): keep our own copy from now on. */
+	if (p->pkg.has_photo && p->photo_data == jpeg && jpeg) {
+		memcpy(p->photo, jpeg, p->photo_len);
+		p->photo_data = p->photo;
+	}
 }
 
 void pipeline_on_order(struct pipeline *p, uint64_t token, const struct order_ctx *ctx,

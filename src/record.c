@@ -73,10 +73,20 @@ static void fail(struct builder *b, int err)
 		b->err = err;
 }
 
-static void check_alloc(struct builder *b, const void *item)
+/*
+ * Add @p item under @p key. Every key is a string literal, so it is referenced, not copied
+ * (cJSON_AddItemToObjectCS): a record has ~90 members, and one malloc + strlen + free less
+ * per member is a sixth of record_build() (make bench). The printed bytes are the same.
+ * @return @p item, or NULL (b->err set, @p item freed) when it or the add failed.
+ */
+static cJSON *attach(struct builder *b, cJSON *obj, const char *key, cJSON *item)
 {
-	if (!item)
+	if (!item || !cJSON_AddItemToObjectCS(obj, key, item)) {
+		cJSON_Delete(item);
 		fail(b, -ENOMEM);
+		return NULL;
+	}
+	return item;
 }
 
 /* Length of the well-formed UTF-8 sequence at @s (@n bytes left), 0 when ill-formed
@@ -156,7 +166,7 @@ static void add_text(struct builder *b, cJSON *obj, const char *key, const char 
 		return;
 	t = clean_text(b, s, cap);
 	if (t)
-		check_alloc(b, cJSON_AddStringToObject(obj, key, t));
+		attach(b, obj, key, cJSON_CreateString(t));
 }
 
 /* Add "key": text unless the text is "" (absent). */
@@ -185,7 +195,7 @@ static void add_i64(struct builder *b, cJSON *obj, const char *key, int64_t v)
 	if (b->err)
 		return;
 	snprintf(num, sizeof(num), "%" PRId64, v);
-	check_alloc(b, cJSON_AddRawToObject(obj, key, num));
+	attach(b, obj, key, cJSON_CreateRaw(num));
 }
 
 static void add_u64(struct builder *b, cJSON *obj, const char *key, uint64_t v)
@@ -195,47 +205,39 @@ static void add_u64(struct builder *b, cJSON *obj, const char *key, uint64_t v)
 	if (b->err)
 		return;
 	snprintf(num, sizeof(num), "%" PRIu64, v);
-	check_alloc(b, cJSON_AddRawToObject(obj, key, num));
+	attach(b, obj, key, cJSON_CreateRaw(num));
 }
 
 static void add_bool(struct builder *b, cJSON *obj, const char *key, bool v)
 {
 	if (!b->err)
-		check_alloc(b, cJSON_AddBoolToObject(obj, key, v));
+		attach(b, obj, key, cJSON_CreateBool(v));
 }
 
 static void add_const(struct builder *b, cJSON *obj, const char *key, const char *s)
 {
 	if (!b->err)
-		check_alloc(b, cJSON_AddStringToObject(obj, key, s));
+		attach(b, obj, key, cJSON_CreateString(s));
 }
 
 static void add_null(struct builder *b, cJSON *obj, const char *key)
 {
 	if (!b->err)
-		check_alloc(b, cJSON_AddNullToObject(obj, key));
+		attach(b, obj, key, cJSON_CreateNull());
 }
 
 static cJSON *add_object(struct builder *b, cJSON *obj, const char *key)
 {
-	cJSON *o;
-
 	if (b->err)
 		return NULL;
-	o = cJSON_AddObjectToObject(obj, key);
-	check_alloc(b, o);
-	return o;
+	return attach(b, obj, key, cJSON_CreateObject());
 }
 
 static cJSON *add_array(struct builder *b, cJSON *obj, const char *key)
 {
-	cJSON *a;
-
 	if (b->err)
 		return NULL;
-	a = cJSON_AddArrayToObject(obj, key);
-	check_alloc(b, a);
-	return a;
+	return attach(b, obj, key, cJSON_CreateArray());
 }
 
 /* Append a new object to an array. */
@@ -267,7 +269,7 @@ static void add_time(struct builder *b, cJSON *obj, const char *key, uint64_t wa
 		fail(b, -EINVAL);
 		return;
 	}
-	check_alloc(b, cJSON_AddStringToObject(obj, key, ts));
+	attach(b, obj, key, cJSON_CreateString(ts));
 }
 
 static void add_time_opt(struct builder *b, cJSON *obj, const char *key, uint64_t wall_ms)

@@ -49,6 +49,13 @@
 
 struct sign_key {
 	EVP_PKEY *pkey;
+	/*
+	 * A signing context initialised once for pkey (EVP_DigestSignInit fetches the algorithm
+	 * from the provider and builds its context: ~3 us of the ~50 us of a signature). Each
+	 * signature signs with a copy of it, so the template itself is never used up and a const
+	 * key may sign from several threads. NULL: the copy is not supported, init per call.
+	 */
+	EVP_MD_CTX *tmpl;
 };
 
 /* ---- files ----------------------------------------------------------------------------- */
@@ -73,6 +80,12 @@ static int key_wrap(EVP_PKEY *pkey, struct sign_key **ret)
 		return -ENOMEM;
 	}
 	k->pkey = pkey;
+	k->tmpl = EVP_MD_CTX_new();
+	if (k->tmpl && EVP_DigestSignInit(k->tmpl, NULL, NULL, NULL, pkey) != 1) {
+		ERR_clear_error();
+		EVP_MD_CTX_free(k->tmpl);
+		k->tmpl = NULL;
+	}
 	*ret = k;
 	return 0;
 }
@@ -228,6 +241,7 @@ void sign_key_free(struct sign_key *key)
 {
 	if (!key)
 		return;
+	EVP_MD_CTX_free(key->tmpl);
 	EVP_PKEY_free(key->pkey);
 	free(key);
 }
@@ -276,7 +290,8 @@ int sign_key_sign(const struct sign_key *key, const void *data, size_t len,
 	if (!ctx)
 		return -ENOMEM;
 	/* Ed25519 is one-shot (PureEdDSA): no digest, the whole message at once */
-	if (EVP_DigestSignInit(ctx, NULL, NULL, NULL, key->pkey) != 1 ||
+	if ((key->tmpl ? EVP_MD_CTX_copy_ex(ctx, key->tmpl)
+		       : EVP_DigestSignInit(ctx, NULL, NULL, NULL, key->pkey)) != 1 ||
 	    EVP_DigestSign(ctx, sig, &siglen, data ? data : (const void *)"", len) != 1 ||
 	    siglen != sizeof(sig)) {
 		ERR_clear_error();

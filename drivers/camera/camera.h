@@ -9,6 +9,9 @@
  *
  * Ownership: a photo returned by camera_on_readable() belongs to the camera and stays valid
  * until the next camera_capture() or camera_close() (libgpiod edge-event buffer style).
+ * Calling camera_on_readable() again in between (the station drains the fd until -EAGAIN)
+ * does not invalidate it. An MJPEG photo may point straight into the backend's frame buffer
+ * (no copy: see camera_ops.stable_frames); encoded photos point into the class's own buffer.
  */
 #ifndef SEALBENCH_DRIVERS_CAMERA_H
 #define SEALBENCH_DRIVERS_CAMERA_H
@@ -45,7 +48,8 @@ struct camera_cfg {
 #define CAMERA_TIMEOUT_MS_DEFAULT 4000
 
 /**
- * A raw frame from a backend. Borrowed from the backend until its next on_readable/close.
+ * A raw frame from a backend. Borrowed from the backend until its next on_readable/close, or
+ * until its next capture/close when the backend sets camera_ops.stable_frames.
  * Raw formats are packed (rows of width * 2 bytes for YUYV, width bytes for NV12): a backend
  * whose device pads rows repacks them first.
  */
@@ -75,6 +79,13 @@ struct camera;
  */
 struct camera_ops {
 	const char *name;
+	/*
+	 * true: a frame delivered by on_readable() keeps its bytes, unchanged, until the next
+	 * capture() or close(), whatever else is called in between (on_readable() included), so
+	 * the class lends MJPEG frames out as photos without copying them. false (the default):
+	 * a frame is only valid until the next on_readable(), and the class copies MJPEG frames.
+	 */
+	bool stable_frames;
 	int (*open)(struct camera *c);                                /* mandatory */
 	void (*close)(struct camera *c);                              /* mandatory, half-open ok */
 	int (*get_fd)(const struct camera *c);                        /* mandatory */

@@ -14,6 +14,11 @@
  *   - NV12: the same pattern as a Y plane and the even rows' U/V pairs.
  * If cfg->device names a directory, MJPEG frames are instead the *.jpg / *.jpeg files in it,
  * in name order, cycling (recorded frames, STYLE 22). cfg->device "" selects the pattern.
+ *
+ * Frames are stable (camera_ops.stable_frames): a delivered frame's buffer is not written
+ * again before the next capture(). A frame still owed for an older capture() that is taken
+ * after a delivery (two captures asked for before the first frame was read) is the same
+ * frame again, not a new one drawn over the lent buffer.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -52,6 +57,8 @@ static size_t nv12_len(unsigned w, unsigned h)
 struct camera_sim {
 	int efd;
 	uint32_t frame_no;
+	bool lent;		    /* last_frame was delivered and no capture() came since */
+	struct camera_frame last_frame; /* what the last on_readable() delivered */
 	struct hal_jpeg *jpeg; /* MJPEG pattern encoder; header probe for recorded frames */
 	uint8_t *yuyv;	       /* scene drawn at open, counter redrawn per frame; reused */
 	uint8_t *nv12;	       /* the pattern as NV12 (format nv12 only) */
@@ -236,6 +243,7 @@ static int sim_capture(struct camera *c)
 	n = hal_write(p->efd, &one, sizeof(one));
 	if (n < 0)
 		return (int)n;
+	p->lent = false; /* the photo from the last frame is released: buffers may change */
 	return 0;
 }
 
@@ -339,8 +347,14 @@ static int sim_on_readable(struct camera *c, struct camera_frame *ret)
 	n = hal_read(p->efd, &v, sizeof(v));
 	if (n < 0)
 		return (int)n;
-	if (p->n_files)
-		return read_file_frame(p, ret);
+	if (p->lent) {
+		*ret = p->last_frame; /* owed to an older capture(): the lent frame, unchanged */
+		return 0;
+	}
+	if (p->n_files) {
+		r = read_file_frame(p, ret);
+		goto out;
+	}
 
 	p->frame_no++;
 	draw_counter(p->yuyv, cfg->width, cfg->height, p->frame_no);
@@ -363,11 +377,18 @@ static int sim_on_readable(struct camera *c, struct camera_frame *ret)
 	ret->width = cfg->width;
 	ret->height = cfg->height;
 	ret->t_ns = clock_now_ns();
-	return 0;
+	r = 0;
+out:
+	if (r == 0) {
+		p->last_frame = *ret;
+		p->lent = true;
+	}
+	return r;
 }
 
 const struct camera_ops camera_sim_ops = {
 	.name = "sim",
+	.stable_frames = true,
 	.open = sim_open,
 	.close = sim_close,
 	.get_fd = sim_get_fd,

@@ -35,6 +35,16 @@
  * -ENODEV (or the error) once; the next capture() reopens cfg.device (use the
  * /dev/v4l/by-id/ path: it follows the camera to its new /dev/videoN) and returns -ENODEV
  * while it is still missing.
+ *
+ * Frame lifetime (camera_ops.stable_frames): the class hands an MJPEG frame out as the photo
+ * without copying it, so the mmap buffer it lives in must not be written or unmapped until
+ * the next capture() or close(). Until then the buffer is "lent": it is not queued again
+ * (the next on_readable() would otherwise give it back to the driver, which may fill it at
+ * once), frames that arrive meanwhile stop the stream as unwanted ones always did (STREAMOFF
+ * leaves the mapping and its bytes alone), and an error only stops the stream: the device
+ * is closed (unmapped) at the next capture(), which reopens it. capture() ends the loan; the
+ * buffer is queued again by the next on_readable() (or by STREAMON with all the others).
+ * Not run here without a device: tests/vm (v4l2loopback) covers the v4l2 path.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -61,6 +71,8 @@ struct camera_v4l2 {
 	struct camera_proto_stream stream;
 	unsigned n_bufs;
 	int held;	 /* buffer lent to the class, -1 none */
+	bool lent;	 /* the last frame is out as a photo: no capture() since it was delivered */
+	bool reopen;	 /* failed while a frame was lent: close and reopen at the next capture() */
 	unsigned wanted; /* frames asked for and not yet delivered */
 	unsigned bad;	 /* corrupt frames in a row */
 	uint8_t *pack;	 /* repacked frame when the driver pads rows */
@@ -269,6 +281,11 @@ static int v4l2_capture(struct camera *c)
 	struct camera_v4l2 *p = c->priv;
 	int r;
 
+	p->lent = false; /* the last photo is released: its buffer may be queued again */
+	if (p->reopen) {
+		p->reopen = false;
+		dev_close(p);
+	}
 	if (p->wanted == 0)
 		p->stream.request_ns = clock_now_ns();
 	if (!p->dev || !hal_v4l2_is_streaming(p->dev)) {
@@ -308,6 +325,11 @@ static void idle(struct camera_v4l2 *p)
 static int fail(struct camera_v4l2 *p, int r)
 {
 	idle(p);
+	if (p->lent) {
+		stream_stop(p); /* keep the mapping: the lent frame lives in it */
+		p->reopen = true;
+		return r;
+	}
 	dev_close(p);
 	return r;
 }
@@ -346,7 +368,7 @@ static int v4l2_on_readable(struct camera *c, struct camera_frame *ret)
 	int r;
 
 	if (p->dev && hal_v4l2_is_streaming(p->dev)) {
-		if (p->held >= 0) {
+		if (p->held >= 0 && !p->lent) {
 			r = hal_v4l2_queue(p->dev, (unsigned)p->held);
 			p->held = -1;
 			if (r < 0)
@@ -362,8 +384,12 @@ static int v4l2_on_readable(struct camera *c, struct camera_frame *ret)
 			}
 			if (r < 0)
 				return fail(p, r);
-			if (p->wanted == 0) {
-				stream_stop(p); /* nobody asked: stop until the next capture() */
+			if (p->wanted == 0 || p->lent) {
+				/* nobody asked (a frame still owed while one is lent is
+				 * unwanted too: the class asked for no frame since): stop until
+				 * the next capture() */
+				idle(p);
+				stream_stop(p);
 				break;
 			}
 			switch (camera_proto_judge(&p->stream, &b, &len)) {
@@ -374,6 +400,7 @@ static int v4l2_on_readable(struct camera *c, struct camera_frame *ret)
 					return fail(p, r);
 				}
 				p->held = (int)b.index;
+				p->lent = true;
 				p->bad = 0;
 				if (--p->wanted == 0)
 					timer_arm(p, 0);
@@ -400,6 +427,7 @@ static int v4l2_on_readable(struct camera *c, struct camera_frame *ret)
 
 const struct camera_ops camera_v4l2_ops = {
 	.name = "v4l2",
+	.stable_frames = true,
 	.open = v4l2_open,
 	.close = v4l2_close,
 	.get_fd = v4l2_get_fd,

@@ -121,6 +121,7 @@ struct fx {
 	uint8_t photo[SEALS_MAX][PHOTO_MAX]; /* the first PHOTO_MAX bytes */
 	size_t photo_len[SEALS_MAX];
 	uint64_t photo_hash[SEALS_MAX]; /* FNV-1a over all of it */
+	const uint8_t *photo_ptr[SEALS_MAX]; /* the pointer the seal got */
 	bool photo_null[SEALS_MAX];
 	char sealed_id[SEALS_MAX][RECORD_ID_MAX];
 	unsigned n_sealed;
@@ -213,6 +214,7 @@ static int op_seal(void *ud, struct package *p, const uint8_t *photo, size_t pho
 	assert_true(i < SEALS_MAX);
 	f->sealed[i] = *p;
 	f->photo_null[i] = photo == NULL;
+	f->photo_ptr[i] = photo;
 	if (photo) {
 		memcpy(f->photo[i], photo, photo_len < PHOTO_MAX ? photo_len : PHOTO_MAX);
 		f->photo_hash[i] = fnv1a(photo, photo_len);
@@ -1437,6 +1439,88 @@ static void test_cannot_seal(void **state)
 	assert_state(f, PL_SCANNING);
 }
 
+/*
+ * The photo is borrowed for pipeline_on_photo(): sealed in that call, the seal gets the
+ * caller's bytes (no copy); blocked, the package keeps its own copy, so the caller may reuse
+ * its buffer (the camera's next frame) and the override seals the photo that was taken.
+ */
+static void test_photo_borrowed_then_kept(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t jpeg[200000];
+	uint64_t want;
+	struct order_ctx o;
+
+	for (size_t i = 0; i < sizeof(jpeg); i++)
+		jpeg[i] = (uint8_t)(i * 13 + 1);
+	want = fnv1a(jpeg, sizeof(jpeg));
+	start(f);
+
+	/* sealed inside the call: the caller's buffer itself */
+	to_weighing(f, 2000);
+	ctx_default(&o);
+	o.n_skus = 2;
+	snprintf(o.skus[1].sku, PKG_ID_MAX, "GLASS-42");
+	answer(f, 2300, f->token, &o);
+	weigh(f, 2600, 1250, true);
+	assert_state(f, PL_PHOTO);
+	photo(f, 3000, jpeg, sizeof(jpeg));
+	assert_int_equal(f->n_sealed, 1);
+	assert_ptr_equal(f->photo_ptr[0], jpeg);
+	assert_true(f->photo_hash[0] == want);
+
+	/* blocked (tracking sealed before): kept, then the caller's buffer changes */
+	weigh(f, 3500, 0, true); /* the scale clears */
+	f->tracking_sealed = true;
+	to_weighing(f, 4000);
+	answer(f, 4300, f->token, &o);
+	weigh(f, 4600, 1250, true);
+	assert_state(f, PL_PHOTO);
+	photo(f, 5000, jpeg, sizeof(jpeg));
+	assert_state(f, PL_BLOCKED);
+	assert_int_equal(f->n_sealed, 1);
+	memset(jpeg, 0xAB, sizeof(jpeg));
+	badge(f, 5500, "LEAD-2");
+	assert_int_equal(f->n_sealed, 2);
+	assert_ptr_not_equal(f->photo_ptr[1], jpeg);
+	assert_int_equal(f->photo_len[1], sizeof(jpeg));
+	assert_true(f->photo_hash[1] == want);
+	assert_string_equal(f->sealed[1].override.rules, "duplicate_tracking");
+}
+
+/* The duplicate check is asked when the label is scanned, once, not at the seal. */
+static void test_duplicate_check_at_label_scan(void **state)
+{
+	struct fx *f = *state;
+	struct order_ctx o;
+	unsigned q;
+
+	start(f);
+	scan(f, 2000, ORDER1);
+	assert_int_equal(f->n_tracking_q, 0);
+	scan(f, 2100, TRACK1);
+	assert_int_equal(f->n_tracking_q, 1);
+	assert_string_equal(f->tracking_q, TRACK1);
+	q = f->n_tracking_q;
+	scan(f, 2200, "BOX-M");
+	ctx_default(&o);
+	answer(f, 2300, f->token, &o);
+	weigh(f, 2600, 1250, true);
+	assert_int_equal(f->n_sealed, 1);
+	assert_int_equal(f->n_tracking_q, q);
+	assert_false(rule_of(&f->sealed[0], "duplicate_tracking")->result == RULE_BLOCK);
+
+	/* the next package with the same number asks again (the seal changed the answer) */
+	weigh(f, 3000, 0, true);
+	f->tracking_sealed = true;
+	to_weighing(f, 3500);
+	assert_int_equal(f->n_tracking_q, q + 1);
+	answer(f, 3800, f->token, &o);
+	weigh(f, 4000, 1250, true);
+	assert_state(f, PL_BLOCKED);
+	assert_int_equal(f->n_tracking_q, q + 1);
+}
+
 static void test_duplicate_tracking(void **state)
 {
 	struct fx *f = *state;
@@ -1648,6 +1732,8 @@ int main(void)
 		T(test_seal_failure_twice),
 		T(test_cannot_seal),
 		T(test_duplicate_tracking),
+	T(test_photo_borrowed_then_kept),
+	T(test_duplicate_check_at_label_scan),
 		T(test_label_order_mismatch),
 		T(test_names),
 		T(test_bug_cancel_flash_is_last),
