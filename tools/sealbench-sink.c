@@ -22,9 +22,10 @@
  * A photo that completes before its record is written to disk and remembered in the "photos"
  * table (the station sends chunks first, so this is the normal order); the record then finds
  * it. A photo whose hash does not match is rejected: not stored, not acked; the station sends
- * it again after its ack timeout. Partial photos live in memory (chunk payloads are copied:
- * the one allocation per message this tool allows itself), bounded in number and bytes; past a
- * cap the oldest partial is dropped (the station re-sends it).
+ * it again after its ack timeout. Partial photos live in memory, bounded in number and bytes
+ * (past a cap the oldest partial is dropped; the station re-sends it): each photo's chunk
+ * payloads are appended to one buffer sized from its first chunk, reused by the next photo, so
+ * a photo costs one copy of its bytes here, one SHA-256 pass and one write().
  *
  * Signatures (firmware/schema/CANONICAL.md): with --keys DIR every record must carry a good
  * Ed25519 signature by its station's key, DIR/<station>.pub (base64 of the raw key, one line:
@@ -79,6 +80,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -122,16 +124,19 @@
 #define PHOTO_BYTES_MAX		  (32ULL << 20) /* one photo; camera JPEGs are < 2 MiB */
 #define PARTIALS_MAX_DEFAULT	  16		/* photos being assembled at once */
 #define PARTIAL_BYTES_MAX_DEFAULT (64ULL << 20) /* their chunk bytes together */
-#define BATCH_MAX		  64	     /* records (acks) or photos per group commit */
+#define SPARE_BYTES_MAX		  (4 << 20)	/* largest photo buffer kept for the next photo */
+#define BATCH_MAX		  64		/* records (acks) or photos per group commit */
 #define BATCH_IDLE_MS		  1	     /* a batch closes when the socket is this long idle */
 #define ORDERS_FILE_MAX		  (16 << 20) /* the orders file is read whole */
 #define KEEPALIVE_S		  30
 #define SESSION_EXPIRY_DEFAULT_S  3600	 /* an hour of sink downtime kept by the broker */
 #define BACKOFF_MIN_MS		  100ULL /* first reconnect delay; loopback brokers come back fast */
 #define BACKOFF_MAX_MS		  2000ULL
-#define POLL_MAX_MS		  1000 /* loop_misc (keepalive) at least this often */
-#define SHUTDOWN_FLUSH_MS	  1000 /* give the broker this long to take our last packets */
-#define DB_BUSY_TIMEOUT_MS	  5000 /* stats/export may read while the sink writes */
+#define POLL_MAX_MS		  1000	    /* loop_misc (keepalive) at least this often */
+#define SHUTDOWN_FLUSH_MS	  1000	    /* give the broker this long to take our last packets */
+#define DB_BUSY_TIMEOUT_MS	  5000	    /* stats/export may read while the sink writes */
+#define MALLOC_MMAP_THRESHOLD	  (4 << 20) /* photo buffers, MQTT payloads: on the heap */
+#define MALLOC_TRIM_THRESHOLD	  (16 << 20) /* ... and resident between messages */
 
 enum cmd {
 	CMD_RUN,
@@ -155,20 +160,27 @@ struct sink_cfg {
 	const char *share_group;    /* MQTT 5 shared subscription group; NULL: plain */
 };
 
+/* Where a received chunk's payload sits in its partial's buffer. */
 struct chunk {
-	uint8_t *data; /* malloc'd copy of the payload, NULL until received */
+	size_t off; /* offset in partial.buf */
 	size_t len;
 	bool have;
 };
 
-/* A photo being put back together from its chunks. */
+/*
+ * A photo being put back together from its chunks. The payloads are appended to one buffer in
+ * arrival order (the chunks' own order, normally), so an in-order photo is one contiguous
+ * block: hashed and written with one call each, no per-chunk allocation or copy.
+ */
 struct partial {
 	char station[STATION_MAX + 1];
 	char id[ID_MAX];
 	char sha256[SHA256_HEX_LEN + 1]; /* from the chunks' "sha256" user property */
 	unsigned nchunks;
 	unsigned have;
-	size_t bytes;
+	size_t bytes;	      /* payload bytes in buf (the chunks received) */
+	uint8_t *buf;	      /* the payloads, in arrival order */
+	size_t cap;	      /* allocated bytes of buf */
 	uint64_t age;	      /* creation counter: the smallest is the oldest */
 	struct chunk *chunks; /* nchunks entries */
 };
@@ -228,6 +240,8 @@ struct sink {
 	unsigned npend;
 	struct partial **partials; /* cfg->partials_max slots */
 	uint64_t partial_bytes;
+	uint8_t *spare; /* the buffer of the last finished partial, reused by the next one */
+	size_t spare_cap;
 	uint64_t partial_age;
 	struct ack_entry acks[BATCH_MAX];
 	unsigned nacks;
@@ -302,6 +316,17 @@ static const char *const sink_sql_schema =
 /* ---- small helpers ---- */
 
 static void emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void emit_unflushed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void emit_v(bool flush, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+/* One line on stdout (fully buffered), flushed at once when @flush. */
+static void emit_v(bool flush, const char *fmt, va_list ap)
+{
+	vprintf(fmt, ap);
+	putchar('\n');
+	if (flush)
+		fflush(stdout);
+}
 
 /* One line on stdout, flushed at once: harnesses wait on these. */
 static void emit(const char *fmt, ...)
@@ -309,10 +334,18 @@ static void emit(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	emit_v(true, fmt, ap);
 	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
+}
+
+/* A batch's "stored" lines: written unflushed, flushed together after its commit. */
+static void emit_unflushed(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit_v(false, fmt, ap);
+	va_end(ap);
 }
 
 /*
@@ -406,7 +439,8 @@ static int partial_sha256_hex(const struct partial *p, char out[SHA256_HEX_LEN +
 	if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
 		goto out;
 	for (unsigned i = 0; i < p->nchunks; i++)
-		if (p->chunks[i].len && !EVP_DigestUpdate(ctx, p->chunks[i].data, p->chunks[i].len))
+		if (p->chunks[i].len &&
+		    !EVP_DigestUpdate(ctx, p->buf + p->chunks[i].off, p->chunks[i].len))
 			goto out;
 	if (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen * 2 != SHA256_HEX_LEN)
 		goto out;
@@ -568,8 +602,10 @@ static int db_prepare(struct sink *s)
 		{offsetof(struct sink, st_chunk_put),
 		 "INSERT OR IGNORE INTO chunks(id, idx, station, sha256, nchunks, data)"
 		 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
-		{offsetof(struct sink, st_chunk_count), "SELECT count(*) FROM chunks WHERE id = ?1"},
-		{offsetof(struct sink, st_chunk_load), "SELECT idx, data FROM chunks WHERE id = ?1"},
+		{offsetof(struct sink, st_chunk_count),
+		 "SELECT count(*) FROM chunks WHERE id = ?1"},
+		{offsetof(struct sink, st_chunk_load),
+		 "SELECT idx, data FROM chunks WHERE id = ?1"},
 		{offsetof(struct sink, st_chunk_del), "DELETE FROM chunks WHERE id = ?1"},
 	};
 
@@ -917,9 +953,10 @@ static void batch_commit(struct sink *s)
 		if (ret == 0)
 			ret = db_exec(s, "COMMIT");
 		if (ret < 0) {
-			log_err(MOD, "batch of %u acks and %u photos not committed (%s): rolled back, "
-				"the stations will send them again", s->nacks, s->npend,
-				strerror(-ret));
+			log_err(MOD,
+				"batch of %u acks and %u photos not committed (%s): rolled back, "
+				"the stations will send them again",
+				s->nacks, s->npend, strerror(-ret));
 			if (!sqlite3_get_autocommit(s->db))
 				db_exec(s, "ROLLBACK");
 			s->nacks = 0;
@@ -936,9 +973,13 @@ static void batch_commit(struct sink *s)
 			continue;
 		nstored++;
 		s->cnt.stored++;
-		log_info(MOD, "stored %s (photo: %s)", a->id, a->photo ? "yes" : "no");
-		emit("stored %s photo=%s bytes=%zu", a->id, a->photo ? "yes" : "no", a->bytes);
+		/* the "stored" line on stdout records it; the log only at debug level */
+		log_debug(MOD, "stored %s (photo: %s)", a->id, a->photo ? "yes" : "no");
+		emit_unflushed("stored %s photo=%s bytes=%zu", a->id, a->photo ? "yes" : "no",
+			       a->bytes);
 	}
+	if (nstored)
+		fflush(stdout);
 	if (nstored > 1)
 		log_debug(MOD, "group commit: %u records", nstored);
 	acks_flush(s);
@@ -1153,8 +1194,8 @@ static void on_status(struct sink *s, const char *station, const void *payload, 
 	}
 	r = sign_pubkey_save(path, pub);
 	if (r == 0) {
-		log_notice(MOD, "trust on first use: station %s, key %s, stored in %s", station, b64,
-			   path);
+		log_notice(MOD, "trust on first use: station %s, key %s, stored in %s", station,
+			   b64, path);
 		emit("key %s learned", station);
 	} else if (r != -EEXIST) {
 		log_err(MOD, "cannot store %s: %s", path, strerror(-r));
@@ -1221,13 +1262,18 @@ static void on_evidence(struct sink *s, const char *topic_station, const void *p
 
 /* ---- photos ---- */
 
-static void partial_free(struct partial *p)
+/* Free @p; its buffer becomes the spare when it is larger than the one kept (up to a cap). */
+static void partial_free(struct sink *s, struct partial *p)
 {
 	if (!p)
 		return;
-	if (p->chunks)
-		for (unsigned i = 0; i < p->nchunks; i++)
-			free(p->chunks[i].data);
+	if (p->cap > s->spare_cap && p->cap <= SPARE_BYTES_MAX) {
+		free(s->spare);
+		s->spare = p->buf;
+		s->spare_cap = p->cap;
+	} else {
+		free(p->buf);
+	}
 	free(p->chunks);
 	free(p);
 }
@@ -1241,7 +1287,7 @@ static void partial_drop(struct sink *s, struct partial *p)
 		}
 	}
 	s->partial_bytes -= p->bytes;
-	partial_free(p);
+	partial_free(s, p);
 }
 
 static struct partial *partial_find(struct sink *s, const char *id)
@@ -1304,6 +1350,62 @@ static struct partial *partial_new(struct sink *s, const char *station, const ch
 }
 
 /*
+ * Make room for @need bytes in @p's buffer. The first allocation guesses the whole photo from
+ * the chunk in hand (@nchunks chunks of @len bytes; the last one is usually shorter) or takes
+ * the spare buffer, so an in-order photo is never moved; later growth doubles.
+ */
+static int partial_reserve(struct sink *s, struct partial *p, size_t need, size_t len)
+{
+	size_t cap;
+	uint8_t *buf;
+
+	if (need <= p->cap)
+		return 0;
+	if (!p->buf && s->spare && s->spare_cap >= need) {
+		p->buf = s->spare;
+		p->cap = s->spare_cap;
+		s->spare = NULL;
+		s->spare_cap = 0;
+		return 0;
+	}
+	if (p->buf)
+		cap = p->cap * 2;
+	else
+		cap = len && p->nchunks <= PHOTO_BYTES_MAX / len ? p->nchunks * len : need;
+	if (cap < need)
+		cap = need;
+	if (cap > PHOTO_BYTES_MAX && need <= PHOTO_BYTES_MAX)
+		cap = PHOTO_BYTES_MAX;
+	buf = realloc(p->buf, cap);
+	if (!buf)
+		return -ENOMEM;
+	p->buf = buf;
+	p->cap = cap;
+	return 0;
+}
+
+/* Append chunk @idx (not yet received) to @p; the caller checked the byte caps. */
+static int partial_add(struct sink *s, struct partial *p, unsigned idx, const void *data,
+		       size_t len)
+{
+	struct chunk *c = &p->chunks[idx];
+	int ret;
+
+	ret = partial_reserve(s, p, p->bytes + len, len);
+	if (ret < 0)
+		return ret;
+	if (len)
+		memcpy(p->buf + p->bytes, data, len);
+	c->off = p->bytes;
+	c->len = len;
+	c->have = true;
+	p->have++;
+	p->bytes += len;
+	s->partial_bytes += len;
+	return 0;
+}
+
+/*
  * Write the photo to a temporary file and leave it open in the batch's pending list:
  * batch_commit() syncs it, renames it to @path and syncs the directory before the commit, so
  * the photo is whole or absent and its row never commits before it.
@@ -1321,19 +1423,28 @@ static int photo_write(struct sink *s, const struct partial *p, char *path, size
 		return -ENAMETOOLONG;
 	if (s->npend == BATCH_MAX)
 		return -ENOBUFS; /* on_message() commits a full batch before this */
-	if (mkdir(dir, 0755) == 0) {
-		ret = fsync_dir(s->cfg->photos_dir);
-		if (ret < 0)
-			return ret;
-	} else if (errno != EEXIST) {
-		return -errno;
-	}
 	pending_drop_id(s, p->id);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == ENOENT) {
+		/* the station's first photo: its directory, made durable in the photo directory */
+		if (mkdir(dir, 0755) == 0) {
+			ret = fsync_dir(s->cfg->photos_dir);
+			if (ret < 0)
+				return ret;
+		} else if (errno != EEXIST) {
+			return -errno;
+		}
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	}
 	if (fd < 0)
 		return -errno;
-	for (unsigned i = 0; i < p->nchunks; i++) {
-		ret = write_all(fd, p->chunks[i].data, p->chunks[i].len);
+	/* in index order; chunks that arrived in order are one contiguous run, one write */
+	for (unsigned i = 0; i < p->nchunks;) {
+		size_t off = p->chunks[i].off, end = off + p->chunks[i].len;
+
+		for (i++; i < p->nchunks && p->chunks[i].off == end; i++)
+			end += p->chunks[i].len;
+		ret = end > off ? write_all(fd, p->buf + off, end - off) : 0;
 		if (ret < 0)
 			goto err_unlink;
 	}
@@ -1374,9 +1485,10 @@ static void photo_commit(struct sink *s, const struct partial *p)
 		return;
 	}
 	if (!row.found) {
+		/* the normal order (chunks first): debug, not a line per photo */
 		if (db_photo_put(s, p, path) == 0)
-			log_info(MOD, "photo %s stored (%zu bytes), waiting for its record", p->id,
-				 p->bytes);
+			log_debug(MOD, "photo %s stored (%zu bytes), waiting for its record", p->id,
+				  p->bytes);
 		return;
 	}
 	/* The photo row and the completion commit together, with the batch. */
@@ -1466,21 +1578,11 @@ static struct partial *chunk_shared_load(struct sink *s, const char *station, co
 		sqlite3_int64 idx = sqlite3_column_int64(st, 0);
 		const void *data = sqlite3_column_blob(st, 1);
 		size_t len = (size_t)sqlite3_column_bytes(st, 1);
-		struct chunk *c;
 
-		if (idx < 0 || idx >= nchunks || p->chunks[idx].have)
+		if (idx < 0 || idx >= nchunks || p->chunks[idx].have ||
+		    p->bytes + len > PHOTO_BYTES_MAX ||
+		    partial_add(s, p, (unsigned)idx, data, len) < 0)
 			break;
-		c = &p->chunks[idx];
-		c->data = malloc(len ? len : 1);
-		if (!c->data)
-			break;
-		if (len)
-			memcpy(c->data, data, len);
-		c->len = len;
-		c->have = true;
-		p->have++;
-		p->bytes += len;
-		s->partial_bytes += len;
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -1517,9 +1619,8 @@ static void chunk_shared(struct sink *s, const char *station, const char *id, un
 	st = s->st_chunk_head;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW &&
-	    (strcmp((const char *)sqlite3_column_text(st, 0), sha) != 0 ||
-	     sqlite3_column_int64(st, 1) != nchunks)) {
+	if (rc == SQLITE_ROW && (strcmp((const char *)sqlite3_column_text(st, 0), sha) != 0 ||
+				 sqlite3_column_int64(st, 1) != nchunks)) {
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 		log_warn(MOD, "photo %s changed while being assembled; starting over", id);
@@ -1545,8 +1646,8 @@ static void chunk_shared(struct sink *s, const char *station, const char *id, un
 		have = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	log_debug(MOD, "shared chunk %u/%u of %s (%zu bytes), %lld here", idx + 1, nchunks, id,
-		  len, (long long)have);
+	log_debug(MOD, "shared chunk %u/%u of %s (%zu bytes), %lld here", idx + 1, nchunks, id, len,
+		  (long long)have);
 	if (have != nchunks)
 		return;
 	p = chunk_shared_load(s, station, id, sha, nchunks);
@@ -1620,19 +1721,11 @@ static void on_photo_chunk(struct sink *s, const char *station, const char *id, 
 		partial_drop(s, p);
 		return;
 	}
-	p->chunks[idx].data = malloc(len ? len : 1);
-	if (!p->chunks[idx].data) {
+	if (partial_add(s, p, (unsigned)idx, payload, len) < 0) {
 		log_err(MOD, "out of memory for photo %s", id);
 		partial_drop(s, p);
 		return;
 	}
-	if (len)
-		memcpy(p->chunks[idx].data, payload, len);
-	p->chunks[idx].len = len;
-	p->chunks[idx].have = true;
-	p->have++;
-	p->bytes += len;
-	s->partial_bytes += len;
 	log_debug(MOD, "chunk %lu/%u of %s (%zu bytes)", idx + 1, nchunks, id, len);
 	if (p->have == p->nchunks)
 		partial_finish(s, p);
@@ -2039,8 +2132,10 @@ static void sink_close(struct sink *s)
 {
 	if (s->partials)
 		for (unsigned i = 0; i < s->cfg->partials_max; i++)
-			partial_free(s->partials[i]);
+			partial_free(s, s->partials[i]);
 	free(s->partials);
+	free(s->spare);
+	s->spare = NULL;
 	mosquitto_property_free_all(&s->connect_props);
 	mosquitto_destroy(s->mosq);
 	orders_free(s);
@@ -2449,7 +2544,11 @@ int main(int argc, char **argv)
 		snprintf(client_id, sizeof(client_id), "sealbench-sink-%s", cfg.site);
 		cfg.client_id = client_id;
 	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* every line is flushed by emit() itself, a batch's "stored" lines together */
+	setvbuf(stdout, NULL, _IOFBF, BUFSIZ);
+	/* keep photo buffers and 64 KB MQTT payloads resident: no mmap/brk churn per message */
+	mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD);
+	mallopt(M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD);
 	sfd = signals_setup();
 	if (sfd < 0)
 		die_errno(sfd, "signalfd");

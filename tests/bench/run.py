@@ -271,13 +271,16 @@ def daemon_phases(args, cfg, work, table, notes):
         ids = ["st01-%010d" % s for s, _ in enumerate(st.station_records(), start=1)]
         want = set(ids) - st.stored
         sink_pid = st.sink.p.pid
-        sink_cpu0 = proc_cpu_s(sink_pid)
+        broker_pid = st.broker.proc.p.pid
+        sink_cpu0, broker_cpu0 = proc_cpu_s(sink_pid), proc_cpu_s(broker_pid)
         t0 = time.monotonic()
         st.start_daemon(wait_ready=False)
         pid = st.daemon.p.pid
         missing = st.wait_delivered(want, timeout=900)
         secs = time.monotonic() - t0
         sink_cpu = proc_cpu_s(sink_pid) - sink_cpu0
+        broker_cpu = proc_cpu_s(broker_pid) - broker_cpu0
+        daemon_cpu = proc_cpu_s(pid)
         if missing:
             raise rig.RigError("backlog not delivered: %d missing" % len(missing))
         hwm2 = kb(pid, "VmHWM")
@@ -296,6 +299,11 @@ def daemon_phases(args, cfg, work, table, notes):
                      "wall rate was %.0f rec/s; the baseline loop has a QoS 1 subscriber that "
                      "drains every message (%s received)" % (len(want) / secs,
                                                             base.get("received", "?")))
+        notes.append("delivery CPU per record: daemon %.2f ms, broker %.2f ms, sink %.2f ms "
+                     "(%.1f s of CPU in %.1f s wall on %d cores)" % (
+                         1e3 * daemon_cpu / len(want), 1e3 * broker_cpu / len(want),
+                         1e3 * sink_cpu / len(want), daemon_cpu + broker_cpu + sink_cpu, secs,
+                         os.cpu_count()))
 
         rss_steady = kb(pid, "VmRSS")
         notes.append("memory after the drain: %s" % rss_split(pid))
@@ -403,10 +411,17 @@ def shared_sinks(args, cfg, work, table, notes):
             chunks_left = con.execute("SELECT count(*) FROM chunks").fetchone()[0]
         finally:
             con.close()
-        ok = bool(not missing and dups == 0 and rows[0] == rows[1] == rows[2] == n and a and b)
+        # The broker splits messages, not records: with 6 messages per package (5 chunks +
+        # the evidence) and strict round robin, which sink commits a record depends on the
+        # parity of everything else it delivered, so the split is judged by the work (CPU).
+        share = min(cpu) / sum(cpu) if sum(cpu) > 0 else 0.0
+        ok = bool(not missing and dups == 0 and rows[0] == rows[1] == rows[2] == n and
+                  share >= 0.25)
         table.add("two sinks on a shared subscription: records committed by each, "
-                  "duplicates = 0", "%d + %d, duplicates %d, missing %d" % (
-                      len(a), len(b), dups, len(missing)), "", None, "split, 0 duplicates", ok)
+                  "CPU share of the smaller, duplicates = 0",
+                  "%d + %d, %.0f%%, duplicates %d, missing %d" % (
+                      len(a), len(b), 100 * share, dups, len(missing)), "", None,
+                  "split (>= 25%), 0 duplicates", ok)
         notes.append("shared subscription: %d-package backlog drained by two sinks "
                      "(--share central, one db) in %.2f s (%.0f rec/s wall); sink CPU %.2f + "
                      "%.2f s; db: %d rows, %d distinct, %d complete, %d chunk rows left; "
