@@ -22,9 +22,18 @@
  *   seal    --dir D --format yuyv|mjpeg [--width W --height H --runs N --preload N]
  *   fill    --dir D --records N [--photo-kb K] [--site S --station S]
  *   publoop --dir D --port P [--inflight N --chunk BYTES]
+ *   central --dir D --port P --records N [--site S --station S]
+ *   floor   --dir D
  * `fill` writes a backlog into D/outbox.db signed with D/station.key (the daemon's files when
  * D is its data dir); `publoop` is the delivery baseline: a bare libmosquitto QoS 1 publish
  * loop of the same messages (photo chunks, then the record) with the same records in flight.
+ * `central` is a null central for the station-side delivery figure: it takes every message
+ * of the station (QoS 1) and acks each record the moment its evidence arrives, with no
+ * verification and no storage; it prints "ready" once subscribed and its result line once
+ * --records distinct records were acked.
+ * `floor` is the memory baseline: a process that links what sealbenchd links and uses each
+ * library once (OpenSSL SHA-256 and Ed25519, sqlite in WAL mode, libmosquitto, TurboJPEG),
+ * then reports its own RSS split (anonymous / file-backed) from /proc/self/status.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -41,6 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 #include <openssl/evp.h>
@@ -995,6 +1005,168 @@ static unsigned long parse_ul(const char *name, const char *s, unsigned long max
 	return v;
 }
 
+/* The null central's state (one libmosquitto loop, in the main thread). */
+struct central {
+	char filter[BENCH_TOPIC_MAX], ack_topic[BENCH_TOPIC_MAX];
+	uint8_t *seen; /* bit per seq: acked */
+	unsigned long max_seq, acked;
+	uint64_t bytes, first_ns, last_ns;
+	bool subscribed, failed;
+};
+
+static void central_on_connect(struct mosquitto *mosq, void *ud, int rc)
+{
+	struct central *c = ud;
+
+	if (rc || mosquitto_subscribe(mosq, NULL, c->filter, 1) != MOSQ_ERR_SUCCESS)
+		c->failed = true;
+}
+
+static void central_on_subscribe(struct mosquitto *mosq, void *ud, int mid, int n, const int *qos)
+{
+	struct central *c = ud;
+
+	(void)mosq;
+	(void)mid;
+	c->subscribed = n == 1 && qos[0] == 1;
+	c->failed |= !c->subscribed;
+}
+
+/* Every message counts its bytes; an evidence message is acked at once by its "id". */
+static void central_on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_message *m)
+{
+	static const char suffix[] = "/evidence";
+	struct central *c = ud;
+	size_t tlen = strlen(m->topic);
+	const char *id, *dash;
+	char ack[BENCH_TOPIC_MAX];
+	unsigned long seq;
+	cJSON *root;
+
+	if (!c->first_ns)
+		c->first_ns = clock_now_ns();
+	c->bytes += (size_t)m->payloadlen;
+	if (tlen < sizeof(suffix) || strcmp(m->topic + tlen - (sizeof(suffix) - 1), suffix) != 0)
+		return;
+	root = cJSON_ParseWithLength(m->payload, (size_t)m->payloadlen);
+	id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "id"));
+	dash = id ? strrchr(id, '-') : NULL;
+	seq = dash ? strtoul(dash + 1, NULL, 10) : 0;
+	if (!seq || seq > c->max_seq ||
+	    snprintf(ack, sizeof(ack), "{\"ids\":[\"%s\"]}", id) >= (int)sizeof(ack) ||
+	    mosquitto_publish_v5(mosq, NULL, c->ack_topic, (int)strlen(ack), ack, 1, false, NULL)) {
+		fprintf(stderr, "bench: central: cannot ack evidence on %s\n", m->topic);
+		c->failed = true;
+	} else if (!(c->seen[seq / 8] & (1u << (seq % 8)))) {
+		c->seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
+		c->acked++;
+		c->last_ns = clock_now_ns();
+	}
+	cJSON_Delete(root);
+}
+
+static int cmd_central(const struct opts *o)
+{
+	struct central c = { .max_seq = o->records * 2 + 1024 };
+	struct mosquitto *mosq;
+	uint64_t t0;
+	int rc;
+
+	snprintf(c.filter, sizeof(c.filter), "sealbench/v1/%s/%s/#", o->site, o->station);
+	snprintf(c.ack_topic, sizeof(c.ack_topic), "sealbench/v1/%s/%s/ack", o->site, o->station);
+	c.seen = calloc(c.max_seq / 8 + 1, 1);
+	if (!c.seen)
+		die("out of memory");
+	mosquitto_lib_init();
+	mosq = mosquitto_new("sealbench-bench-central", true, &c);
+	if (!mosq)
+		die("mosquitto_new failed");
+	mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	mosquitto_connect_callback_set(mosq, central_on_connect);
+	mosquitto_subscribe_callback_set(mosq, central_on_subscribe);
+	mosquitto_message_callback_set(mosq, central_on_message);
+	rc = mosquitto_connect(mosq, "127.0.0.1", (int)o->port, 30);
+	if (rc != MOSQ_ERR_SUCCESS)
+		die("central: connect to 127.0.0.1:%u: %s", o->port, mosquitto_strerror(rc));
+	t0 = clock_now_ns();
+	while (c.acked < o->records && !c.failed) {
+		rc = mosquitto_loop(mosq, 100, 1);
+		if (rc != MOSQ_ERR_SUCCESS)
+			die("central: mosquitto_loop: %s", mosquitto_strerror(rc));
+		if (c.subscribed) {
+			printf("ready\n");
+			fflush(stdout);
+			c.subscribed = false; /* said once */
+		}
+		if ((clock_now_ns() - t0) / NSEC_PER_SEC > BENCH_PUBLOOP_TIMEOUT_S)
+			die("central: %lu of %lu records in %d s", c.acked, o->records,
+			    BENCH_PUBLOOP_TIMEOUT_S);
+	}
+	if (c.failed)
+		die("central failed");
+	/* the last acks out before the disconnect */
+	for (int i = 0; i < 10 && mosquitto_want_write(mosq); i++)
+		mosquitto_loop(mosq, 10, 1);
+	printf("central records=%lu bytes=%" PRIu64 " seconds=%.3f\n", c.acked, c.bytes,
+	       (double)(c.last_ns - c.first_ns) / 1e9);
+	mosquitto_disconnect(mosq);
+	mosquitto_destroy(mosq);
+	mosquitto_lib_cleanup();
+	free(c.seen);
+	return 0;
+}
+
+/* One "Key:   N kB" value of /proc/self/status, in kB; 0 when absent. */
+static unsigned long self_status_kb(const char *key)
+{
+	char line[256];
+	unsigned long v = 0;
+	size_t klen = strlen(key);
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		die("/proc/self/status: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ':')
+			v = strtoul(line + klen + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static int cmd_floor(const struct opts *o)
+{
+	static const char msg[] = "sealbench";
+	unsigned char md[EVP_MAX_MD_SIZE], sig[64];
+	struct baseline b = { 0 };
+	size_t siglen = sizeof(sig);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	struct mosquitto *mosq;
+
+	/* the same primitives the capture baseline uses, each once, at a small size */
+	baseline_open(&b, &(struct opts){ .dir = o->dir, .width = 64, .height = 64 });
+	if (!ctx || !EVP_Digest(msg, sizeof(msg), md, NULL, EVP_sha256(), NULL) ||
+	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, b.pkey) <= 0 ||
+	    EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)msg, sizeof(msg)) <= 0)
+		die("floor: OpenSSL failed");
+	if (sqlite3_bind_text(b.ins, 1, msg, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(b.ins) != SQLITE_DONE)
+		die("floor: sqlite insert failed");
+	sqlite3_reset(b.ins);
+	mosquitto_lib_init();
+	mosq = mosquitto_new("sealbench-bench-floor", true, NULL);
+	if (!mosq)
+		die("floor: mosquitto_new failed");
+	printf("floor rss_kb=%lu anon_kb=%lu file_kb=%lu\n", self_status_kb("VmRSS"),
+	       self_status_kb("RssAnon"), self_status_kb("RssFile"));
+	/* OpenSSL objects first: mosquitto_lib_cleanup() may clean up OpenSSL itself */
+	EVP_MD_CTX_free(ctx);
+	baseline_close(&b);
+	mosquitto_destroy(mosq);
+	mosquitto_lib_cleanup();
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -1020,7 +1192,8 @@ int main(int argc, char **argv)
 	int c;
 
 	if (argc < 2)
-		die("usage: bench seal|fill|publoop --dir D [options] (see the header comment)");
+		die("usage: bench seal|fill|publoop|central|floor --dir D [options] (see the "
+		    "header comment)");
 	cmd = argv[1];
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -1082,6 +1255,13 @@ int main(int argc, char **argv)
 		if (!o.port)
 			die("publoop needs --port");
 		return cmd_publoop(&o);
+	}
+	if (!strcmp(cmd, "floor"))
+		return cmd_floor(&o);
+	if (!strcmp(cmd, "central")) {
+		if (!o.port || !o.records)
+			die("central needs --port and --records");
+		return cmd_central(&o);
 	}
 	die("unknown subcommand %s", cmd);
 }

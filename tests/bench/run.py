@@ -347,7 +347,58 @@ def daemon_phases(args, cfg, work, table, notes):
         table.add("memory: steady RSS (VmRSS) after sealing / after the drain",
                   "%.1f / %.1f MB" % (rss1 / 1024, rss_steady / 1024), "", None, "<= 8 MB",
                   max(rss1, rss_steady) <= 8 * 1024)
+        floor_dir = os.path.join(work, "floor")
+        os.makedirs(floor_dir, exist_ok=True)
+        fl = run_bench(args.bench, "floor", "--dir", floor_dir)["floor"]
+        table.add("memory: RSS floor, a process that links the same libraries and uses each "
+                  "once (same run)", "%.1f MB (anon %.1f + file %.1f)" % (
+                      int(fl["rss_kb"]) / 1024, int(fl["anon_kb"]) / 1024,
+                      int(fl["file_kb"]) / 1024), "", None, "", None)
     finally:
+        st.stop()
+        st.broker.stop()
+
+
+def station_delivery(args, cfg, work, table, notes):
+    """Delivery, the station's side: the same backlog drained by sealbenchd into a null central
+    (`bench central`: acks each record as its evidence arrives, no verification, no storage),
+    against the bare QoS 1 loop of the same messages on the same broker."""
+    st = rig.Station(os.path.join(work, "station-null"), args.bin)
+    st.board = station_files(st.dir, 1920, 1080, "yuyv")
+    central = None
+    try:
+        st.broker.start()
+        res = run_bench(args.bench, "fill", "--dir", st.data_dir, "--records",
+                        str(cfg["backlog"]), "--photo-kb", str(cfg["photo_kb"]))
+        n = int(res["fill"]["records"])
+        base = run_bench(args.bench, "publoop", "--dir", st.data_dir, "--port",
+                         str(st.broker.port), "--inflight", "16", "--chunk", "65536",
+                         "--site", "benchbase")["publoop"]
+        base_bps = int(base["bytes"]) / float(base["seconds"])
+        central = rig.Proc("central", [args.bench, "central", "--dir", st.data_dir, "--port",
+                                       str(st.broker.port), "--records", str(n)],
+                           os.path.join(st.dir, "central.log"))
+        central.wait_line(lambda l: l.strip() == "ready", 30)
+        t0 = time.monotonic()
+        st.start_daemon(wait_ready=False)
+        pid = st.daemon.p.pid
+        line = central.wait_line(lambda l: l.startswith("central "), 900)
+        secs = time.monotonic() - t0
+        daemon_cpu = proc_cpu_s(pid)
+        got = dict(w.split("=", 1) for w in line.split()[1:] if "=" in w)
+        bps = int(base["bytes"]) / secs
+        table.add("delivery, station side: %d-package backlog into a null central (acks on "
+                  "arrival)" % n, "%.1f MB/s (%.2f s)" % (bps / 1e6, secs),
+                  "%.1f MB/s (%s s, bare QoS 1 loop)" % (base_bps / 1e6, base["seconds"]),
+                  ratio(bps, base_bps), ">= 0.85x", ratio(bps, base_bps) >= 0.85)
+        notes.append("station-side delivery: wall time from daemon start (includes start-up "
+                     "and connect) to the last ack; the central saw %s records, %.0f MB, "
+                     "first message to last ack %s s; daemon CPU %.2f ms per record" % (
+                         got.get("records", "?"), int(got.get("bytes", 0)) / 1e6,
+                         got.get("seconds", "?"), 1e3 * daemon_cpu / n))
+    finally:
+        if central:
+            central.stop()
         st.stop()
         st.broker.stop()
 
@@ -454,6 +505,7 @@ def main():
             callgrind(args, cfg, work, table, notes)
         growth(args, cfg, work, table, notes)
         daemon_phases(args, cfg, work, table, notes)
+        station_delivery(args, cfg, work, table, notes)
         shared_sinks(args, cfg, work, table, notes)
     finally:
         if not args.keep:
