@@ -550,13 +550,126 @@ int board_cfg_load(const char *path, const char *run_dir, struct board_cfg *ret,
 
 /* ---- station --------------------------------------------------------------------------- */
 
+/*
+ * What glibc's regcomp() would make of a pattern, roughly: it builds a token tree and copies a
+ * repeated subexpression once per repetition, so stacked repetitions ("G+++...", which
+ * fuzz_config found: 1.2 GB) or nested counts ("((a{60}){60}){60}") take gigabytes before it
+ * returns. Scan patterns need neither. Refused: a repetition right after another, a count
+ * above PATTERN_REPEAT_MAX, groups nested deeper than PATTERN_DEPTH_MAX, or more than
+ * PATTERN_NODES_MAX atoms once the repetitions are written out. Syntax errors are left to
+ * regcomp(), which names them. @return NULL (fine) or why the pattern is refused.
+ */
+#define PATTERN_REPEAT_MAX 64
+#define PATTERN_DEPTH_MAX  16
+#define PATTERN_NODES_MAX  4096
+
+static const char *pattern_unsafe(const char *s)
+{
+	uint64_t size[PATTERN_DEPTH_MAX + 1] = { 0 }; /* atoms of each open group so far */
+	uint64_t last = 0;			       /* atoms of what a repetition applies to */
+	bool after_rep = false;
+	int depth = 0;
+
+	for (; *s; s++) {
+		uint64_t atom = 1, times;
+		unsigned long m, n;
+		char *end;
+
+		switch (*s) {
+		case '\\':
+			if (s[1])
+				s++;
+			break;
+		case '[': /* a bracket expression is one atom: skip to its ']' */
+			s++;
+			if (*s == '^')
+				s++;
+			if (*s == ']')
+				s++;
+			while (*s && *s != ']') {
+				if (*s == '[' && (s[1] == ':' || s[1] == '.' || s[1] == '=')) {
+					char kind = s[1];
+
+					for (s += 2; *s && !(*s == kind && s[1] == ']'); s++)
+						;
+					if (*s)
+						s++;
+				}
+				if (*s)
+					s++;
+			}
+			if (!*s)
+				return NULL; /* unterminated: regcomp() says so */
+			break;
+		case '(':
+			if (depth == PATTERN_DEPTH_MAX)
+				return "groups nested too deeply";
+			size[++depth] = 0;
+			last = 0;
+			after_rep = false;
+			continue;
+		case ')':
+			if (depth > 0) {
+				atom = size[depth] ? size[depth] : 1;
+				depth--;
+			}
+			break;
+		case '|':
+			last = 0; /* the alternatives add up in the group's size */
+			after_rep = false;
+			continue;
+		case '*':
+		case '+':
+		case '?':
+		case '{':
+			if (*s == '{') {
+				m = strtoul(s + 1, &end, 10);
+				if (end == s + 1)
+					break; /* not a count: regcomp() decides */
+				n = m;
+				if (*end == ',')
+					n = end[1] == '}' ? m + 1 : strtoul(end + 1, &end, 10);
+				if (m > PATTERN_REPEAT_MAX || n > PATTERN_REPEAT_MAX)
+					return "a repetition count above 64";
+				times = (m > n ? m : n) + 1;
+				end = strchr(s, '}');
+				s = end ? end : s + strlen(s) - 1;
+			} else {
+				times = 2;
+			}
+			if (after_rep)
+				return "a repetition of a repetition (write it once)";
+			size[depth] += last * (times - 1);
+			last *= times;
+			after_rep = true;
+			if (size[depth] > PATTERN_NODES_MAX)
+				return "too large once its repetitions are written out";
+			continue;
+		default:
+			break;
+		}
+		size[depth] += atom;
+		last = atom;
+		after_rep = false;
+		if (size[depth] > PATTERN_NODES_MAX)
+			return "too large once its repetitions are written out";
+	}
+	return NULL;
+}
+
 static int compile(struct parse_ctx *c, const char *what, const char *src, regex_t *re)
 {
+	const char *why;
 	char msg[128];
 	int r;
 
 	if (!*src) {
 		inifile_fail(&c->in, 0, "%s: empty pattern (it would match every scan)", what);
+		return -EINVAL;
+	}
+	why = pattern_unsafe(src);
+	if (why) {
+		inifile_fail(&c->in, 0, "%s: regular expression '%s' refused: %s", what, src, why);
 		return -EINVAL;
 	}
 	r = regcomp(re, src, REG_EXTENDED | REG_NOSUB);

@@ -444,6 +444,14 @@ static void test_station_bad_regex(void **state)
 	regcomp_error("^1Z[0-9", re, sizeof(re));
 	snprintf(msg, sizeof(msg), ": UPS: bad regular expression '^1Z[0-9': %s", re);
 	check_bad_station("station/bad-regex-carrier.conf", -EINVAL, msg);
+
+	/* patterns glibc would take gigabytes to compile are refused before regcomp() */
+	check_bad_station("station/bad-regex-stacked.conf", -EINVAL,
+			  ": UPS: regular expression '^1Z[0-9A-Z]{16}G++++++++++++++++++++++++++++"
+			  "++++++++++++$' refused: a repetition of a repetition (write it once)");
+	check_bad_station("station/bad-regex-nested.conf", -EINVAL,
+			  ": [scan] box_pattern: regular expression '^((B{60}){60}){60}$' refused: "
+			  "too large once its repetitions are written out");
 }
 
 /* Catalog limits, generated: 65 boxes, 17 carriers (16 compiled before the failure). */
