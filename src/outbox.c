@@ -507,6 +507,22 @@ static int make_parent_dirs(const char *path)
 	return 0;
 }
 
+/* Directory part of @p path ("." for a bare name). */
+static int dir_of(const char *path, char *dir, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (!slash)
+		return path_cat(dir, size, ".", "");
+	n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= size)
+		return -ENAMETOOLONG;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return 0;
+}
+
 /*
  * Check what sqlite would otherwise report as a bare SQLITE_CANTOPEN: the file can be
  * opened read-write (created when missing) and its directory is writable (WAL and shm files).
@@ -514,24 +530,16 @@ static int make_parent_dirs(const char *path)
 static int preflight(const char *path)
 {
 	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t n;
-	int fd;
+	int fd, r;
 
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, OUTBOX_FILE_MODE);
 	if (fd < 0)
 		return -errno;
 	close(fd);
 
-	if (!slash) {
-		strcpy(dir, ".");
-	} else {
-		n = slash == path ? 1 : (size_t)(slash - path);
-		if (n >= sizeof(dir))
-			return -ENAMETOOLONG;
-		memcpy(dir, path, n);
-		dir[n] = '\0';
-	}
+	r = dir_of(path, dir, sizeof(dir));
+	if (r < 0)
+		return r;
 	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0)
 		return -errno;
 	return 0;
@@ -975,22 +983,6 @@ static int check_full(struct outbox *ob, bool thorough)
 	}
 	sqlite3_finalize(st);
 	return r;
-}
-
-/* Directory part of @p path ("." for a bare name). */
-static int dir_of(const char *path, char *dir, size_t size)
-{
-	const char *slash = strrchr(path, '/');
-	size_t n;
-
-	if (!slash)
-		return path_cat(dir, size, ".", "");
-	n = slash == path ? 1 : (size_t)(slash - path);
-	if (n >= size)
-		return -ENAMETOOLONG;
-	memcpy(dir, path, n);
-	dir[n] = '\0';
-	return 0;
 }
 
 /*

@@ -269,6 +269,17 @@ static const char *photo_sql(sqlite3 *db)
 		  : "SELECT photo FROM records WHERE seq = ?1";
 }
 
+/*
+ * A damaged overflow chain shows up at step or at column access: after reading the columns
+ * of a SQLITE_ROW, the connection's error code says whether that access failed.
+ */
+static int column_rc(sqlite3 *db, int rc)
+{
+	int err = sqlite3_errcode(db);
+
+	return rc == SQLITE_ROW && err != SQLITE_ROW && err != SQLITE_OK ? err : rc;
+}
+
 /* Read the photo of @p seq into @p r (none: r->photo stays NULL). SQLITE_OK/error. */
 static int read_photo(sqlite3 *db, const char *sql, uint64_t seq, struct rec *r)
 {
@@ -290,14 +301,9 @@ static int read_photo(sqlite3 *db, const char *sql, uint64_t seq, struct rec *r)
 		if (r->photo_size)
 			memcpy(r->photo, blob, r->photo_size);
 	}
-	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-		rc = SQLITE_OK;
-	/* a damaged overflow chain shows up at step or at column access (error then) */
-	if (rc == SQLITE_OK && sqlite3_errcode(db) != SQLITE_ROW &&
-	    sqlite3_errcode(db) != SQLITE_OK && sqlite3_errcode(db) != SQLITE_DONE)
-		rc = sqlite3_errcode(db);
+	rc = column_rc(db, rc);
 	sqlite3_finalize(st);
-	return rc;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 /*
@@ -343,10 +349,7 @@ static int read_row(sqlite3 *db, uint64_t seq, const char *photo_from, struct re
 		memcpy(r->json, blob, r->json_len);
 	r->json[r->json_len] = '\0';
 out:
-	/* a damaged overflow chain shows up at step or at column access (error then) */
-	if (rc == SQLITE_ROW && sqlite3_errcode(db) != SQLITE_ROW &&
-	    sqlite3_errcode(db) != SQLITE_OK)
-		rc = sqlite3_errcode(db);
+	rc = column_rc(db, rc);
 	sqlite3_finalize(st);
 	if (rc == SQLITE_ROW && photo_from) {
 		int prc = read_photo(db, photo_from, seq, r);

@@ -781,6 +781,18 @@ struct plsub {
 	bool subscribed, failed;
 };
 
+/* A libmosquitto client as the daemon makes one: MQTT 5, TCP_NODELAY. Dies on failure. */
+static struct mosquitto *bench_client(const char *id, void *ud)
+{
+	struct mosquitto *mosq = mosquitto_new(id, true, ud);
+
+	if (!mosq)
+		die("mosquitto_new failed");
+	mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	return mosq;
+}
+
 /* Messages the consumer thread has taken (read from the publishing thread). */
 static size_t received(struct plsub *ps)
 {
@@ -926,11 +938,7 @@ static int cmd_publoop(const struct opts *o)
 	 * as it does to the sink in the pipeline run.
 	 */
 	snprintf(filter, sizeof(filter), "sealbench/v1/%s/#", o->site);
-	sub = mosquitto_new("sealbench-bench-publoop-sub", true, &ps);
-	if (!sub)
-		die("mosquitto_new failed");
-	mosquitto_int_option(sub, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-	mosquitto_int_option(sub, MOSQ_OPT_TCP_NODELAY, 1);
+	sub = bench_client("sealbench-bench-publoop-sub", &ps);
 	mosquitto_connect_callback_set(sub, pls_on_connect);
 	mosquitto_subscribe_callback_set(sub, pls_on_subscribe);
 	mosquitto_message_callback_set(sub, pls_on_message);
@@ -951,11 +959,7 @@ static int cmd_publoop(const struct opts *o)
 	if (rc != MOSQ_ERR_SUCCESS)
 		die("subscriber thread: %s", mosquitto_strerror(rc));
 
-	mosq = mosquitto_new("sealbench-bench-publoop", true, &pl);
-	if (!mosq)
-		die("mosquitto_new failed");
-	mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-	mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	mosq = bench_client("sealbench-bench-publoop", &pl);
 	mosquitto_connect_callback_set(mosq, pl_on_connect);
 	mosquitto_publish_callback_set(mosq, pl_on_publish);
 	t0 = clock_now_ns();
@@ -1078,11 +1082,7 @@ static int cmd_central(const struct opts *o)
 	if (!c.seen)
 		die("out of memory");
 	mosquitto_lib_init();
-	mosq = mosquitto_new("sealbench-bench-central", true, &c);
-	if (!mosq)
-		die("mosquitto_new failed");
-	mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-	mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	mosq = bench_client("sealbench-bench-central", &c);
 	mosquitto_connect_callback_set(mosq, central_on_connect);
 	mosquitto_subscribe_callback_set(mosq, central_on_subscribe);
 	mosquitto_message_callback_set(mosq, central_on_message);
