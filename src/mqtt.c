@@ -182,6 +182,9 @@ struct mqtt_link {
 	uint16_t *mid_owner; /* mid -> track index + 1; 0: not a record's message */
 	uint16_t *mid_chunk; /* mid -> photo chunk number + 1; 0: not a tracked chunk */
 
+	/* The row being published; its buffers are reused for the next (outbox_next_unacked). */
+	struct outbox_row row;
+
 	/* Across connections: the PUBACKed chunks of recent records (cfg.inflight slots). */
 	struct resume *resumes;
 	uint64_t resume_clock;
@@ -895,14 +898,12 @@ static struct track *free_track(struct mqtt_link *l)
 /* Publish a WAITing record again, unless central acked it meanwhile. <0: connection failed. */
 static int republish(struct mqtt_link *l, struct track *t)
 {
-	struct outbox_row row = {0};
 	int r;
 
-	r = outbox_next_unacked(l->ob, t->seq - 1, &row);
-	if (r == -ENOENT || (r == 0 && row.seq != t->seq)) {
+	r = outbox_next_unacked(l->ob, t->seq - 1, &l->row);
+	if (r == -ENOENT || (r == 0 && l->row.seq != t->seq)) {
 		resume_forget(l, t->seq);
 		*t = (struct track){0}; /* acked */
-		outbox_row_done(&row);
 		return 0;
 	}
 	if (r < 0) {
@@ -920,9 +921,7 @@ static int republish(struct mqtt_link *l, struct track *t)
 		resume_forget(l, t->seq);
 		l->stats.resume_resets++;
 	}
-	r = publish_record(l, t, &row);
-	outbox_row_done(&row);
-	return r;
+	return publish_record(l, t, &l->row);
 }
 
 /*
@@ -931,13 +930,12 @@ static int republish(struct mqtt_link *l, struct track *t)
  */
 static int publish_next(struct mqtt_link *l)
 {
-	struct outbox_row row = {0};
 	struct track *t = free_track(l);
 	int r;
 
 	if (!t)
 		return -ENOBUFS;
-	r = outbox_next_unacked(l->ob, l->cursor, &row);
+	r = outbox_next_unacked(l->ob, l->cursor, &l->row);
 	if (r == -ENOENT)
 		return r;
 	if (r < 0) {
@@ -945,10 +943,8 @@ static int publish_next(struct mqtt_link *l)
 			  strerror(-r));
 		return -EAGAIN;
 	}
-	l->cursor = row.seq;
-	r = publish_record(l, t, &row);
-	outbox_row_done(&row); /* libmosquitto has its own copy of every payload */
-	return r;
+	l->cursor = l->row.seq;
+	return publish_record(l, t, &l->row); /* libmosquitto copies every payload */
 }
 
 static void arm_redo(struct mqtt_link *l, uint64_t now)
@@ -1354,6 +1350,7 @@ void mqtt_link_free(struct mqtt_link *l)
 		say_goodbye(l);
 	l->state = LINK_CLOSING;
 	mosquitto_destroy(l->mosq);
+	outbox_row_done(&l->row);
 	free(l->status_json);
 	free(l->resumes);
 	free(l->mid_chunk);

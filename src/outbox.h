@@ -16,8 +16,8 @@
  * its own (schema 2), so a state change writes a few small pages, never the photo again.
  * State changes are committed without a sync of their own: a power cut may undo the last
  * ones (the record is then published again and central acks it again: records are
- * idempotent by ID); the next put's synced commit makes them durable with it. Bytes of unacked rows count
- * against the quota; outbox_put() refuses with -ENOSPC when a record would exceed it.
+ * idempotent by ID); the next put's synced commit makes them durable with it. Bytes of unacked rows
+ * count against the quota; outbox_put() refuses with -ENOSPC when a record would exceed it.
  *
  * Integrity is checked in two steps (issue 7: start-up stays fast on a big file):
  * - outbox_open() runs a fast check: the header, the schema, the small `meta` table, the tail
@@ -81,17 +81,24 @@ struct outbox_put_req {
 	uint64_t created_ms;	  /* wall clock */
 };
 
-/** A stored row. Owns its buffers: release with outbox_row_done(). */
+/**
+ * A stored row. Owns its buffers: release with outbox_row_done(). Passing the same row to
+ * outbox_next_unacked() again reuses them (a drain reads 300 KB photos one after another).
+ */
 struct outbox_row {
 	uint64_t seq;
 	char id[64];
-	char *json;
+	char *json; /* NUL-terminated after json_len bytes */
 	size_t json_len;
 	uint8_t *photo; /* NULL when none or already pruned */
 	size_t photo_len;
 	char photo_sha256[OUTBOX_HASH_HEX]; /* "" when none */
 	char hash[OUTBOX_HASH_HEX];
 	enum outbox_state state;
+	/* private: the buffers behind json and photo, kept for the next read */
+	size_t json_cap;
+	uint8_t *photo_buf;
+	size_t photo_cap;
 };
 
 struct outbox_stats {
@@ -146,7 +153,10 @@ bool outbox_has_room(const struct outbox *ob, uint64_t bytes);
 
 /**
  * @brief The first unacked row (QUEUED or SENT) with seq > @p after_seq, in seq order.
- * @return 0 and *ret (release with outbox_row_done()); -ENOENT none; -EIO.
+ * @p ret is a zeroed row or one filled by an earlier call: its buffers are reused and its
+ * contents replaced. The photo is read from sqlite straight into the row's buffer.
+ * @return 0 and *ret (release with outbox_row_done()); -ENOENT none; -ENOMEM; -EIO. On error
+ *         *ret holds no row (json_len and photo_len 0) but keeps its buffers.
  */
 int outbox_next_unacked(struct outbox *ob, uint64_t after_seq, struct outbox_row *ret);
 /** @brief Free a row's buffers. Accepts a zeroed row. */

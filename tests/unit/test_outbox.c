@@ -712,6 +712,81 @@ static void test_large_photo(void **state)
 	free(photo);
 }
 
+/* The JSON of record @p seq in @p row, as put_next() wrote it (prev aside). */
+static void check_row_json(const struct outbox_row *row, uint64_t seq)
+{
+	char id[TEST_ID_MAX], head[TEST_JSON_MAX];
+
+	make_id(seq, id);
+	fmt(head, sizeof(head), "{\"id\":\"%s\",\"prev\":\"", id);
+	assert_int_equal(row->seq, seq);
+	assert_int_equal(row->json_len, strlen(row->json));
+	assert_int_equal(strncmp(row->json, head, strlen(head)), 0);
+}
+
+/*
+ * A drain passes the same row again and again: its buffers are reused, a smaller photo fits
+ * in the buffer of a larger one, a row without a photo has none, and every photo is
+ * byte-exact whether its pages are in the WAL or, after a checkpoint, in the database file
+ * (sqlite reads overflow pages straight into the buffer only from the file).
+ */
+static void test_row_reuse(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *large = make_photo(LARGE_PHOTO_LEN, 11);
+	uint8_t *small = make_photo(4096, 12);
+	uint8_t *large2 = make_photo(LARGE_PHOTO_LEN - 1, 13);
+	struct outbox_row row = {0};
+	uint8_t *buf;
+	sqlite3 *db;
+
+	fx_open(f);
+	assert_int_equal(put_next(f->ob, large, LARGE_PHOTO_LEN, NULL, NULL), 0);
+	assert_int_equal(put_next(f->ob, small, 4096, NULL, NULL), 0);
+	db = raw_open(f->path); /* seq 1 and 2 into the file, 3 and 4 stay in the WAL */
+	assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(put_next(f->ob, NULL, 0, NULL, NULL), 0);
+	assert_int_equal(put_next(f->ob, large2, LARGE_PHOTO_LEN - 1, NULL, NULL), 0);
+
+	assert_int_equal(outbox_next_unacked(f->ob, 0, &row), 0);
+	check_row_json(&row, 1);
+	assert_int_equal(row.photo_len, LARGE_PHOTO_LEN);
+	assert_memory_equal(row.photo, large, LARGE_PHOTO_LEN);
+	buf = row.photo;
+
+	assert_int_equal(outbox_next_unacked(f->ob, 1, &row), 0);
+	check_row_json(&row, 2);
+	assert_int_equal(row.photo_len, 4096);
+	assert_ptr_equal(row.photo, buf); /* the same buffer, not a new one */
+	assert_memory_equal(row.photo, small, 4096);
+
+	assert_int_equal(outbox_next_unacked(f->ob, 2, &row), 0);
+	check_row_json(&row, 3);
+	assert_null(row.photo);
+	assert_int_equal(row.photo_len, 0);
+	assert_string_equal(row.photo_sha256, "");
+
+	assert_int_equal(outbox_next_unacked(f->ob, 3, &row), 0);
+	check_row_json(&row, 4);
+	assert_int_equal(row.photo_len, LARGE_PHOTO_LEN - 1);
+	assert_ptr_equal(row.photo, buf);
+	assert_memory_equal(row.photo, large2, LARGE_PHOTO_LEN - 1);
+
+	/* none left: no row in it, the buffers stay until outbox_row_done() (ASan: no leak) */
+	assert_int_equal(outbox_next_unacked(f->ob, 4, &row), -ENOENT);
+	assert_int_equal(row.json_len, 0);
+	assert_null(row.photo);
+	assert_int_equal(row.photo_len, 0);
+	outbox_row_done(&row);
+	assert_null(row.json);
+	outbox_row_done(&row); /* twice is fine */
+	free(large);
+	free(small);
+	free(large2);
+}
+
 /*
  * Checkpoints are the idle path's (outbox_checkpoint()), not the seal's: puts leave the WAL
  * alone past sqlite's usual 1000-page auto-checkpoint, until the 4096-page bound.
@@ -1360,6 +1435,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_has_tracking, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_photo, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_row_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_idle_and_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_pages, setup, teardown),
