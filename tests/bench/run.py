@@ -29,10 +29,10 @@ import sealbench_rig as rig  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-FULL = dict(runs=300, growth=[0, 10000, 50000], growth_runs=100, backlog=2000,
+FULL = dict(runs=300, seal_rounds=5, growth=[0, 10000, 50000], growth_runs=100, backlog=2000,
             photo_kb=300, packages=20, idle_s=30, settle_s=3, settle_max_s=30,
             callgrind_runs=5, shared_backlog=1000)
-SHORT = dict(runs=10, growth=[0, 20, 50], growth_runs=5, backlog=20, photo_kb=300,
+SHORT = dict(runs=10, seal_rounds=1, growth=[0, 20, 50], growth_runs=5, backlog=20, photo_kb=300,
              packages=2, idle_s=2, settle_s=0.5, settle_max_s=5, callgrind_runs=0,
              shared_backlog=20)
 
@@ -148,11 +148,21 @@ def ms(us):
 
 
 def capture_to_durable(args, cfg, work, table, notes):
+    """Rounds of `bench seal`, each in a fresh directory (its own files, its own place on the
+    disk): one round's p50 ratio moved between 1.14x and 1.29x from run to run on the CI-like
+    VM for the same code (MJPEG, where one fsync is most of the time). The table gives the
+    round with the median p50 ratio; the notes list every round's."""
     for fmt in ("yuyv", "mjpeg"):
-        d = os.path.join(work, "seal-" + fmt)
-        os.makedirs(d)
-        res = run_bench(args.bench, "seal", "--dir", d, "--format", fmt,
-                        "--runs", str(cfg["runs"]))
+        rounds = []
+        for k in range(cfg["seal_rounds"]):
+            d = os.path.join(work, "seal-%s-%d" % (fmt, k))
+            os.makedirs(d)
+            res = run_bench(args.bench, "seal", "--dir", d, "--format", fmt,
+                            "--runs", str(cfg["runs"]))
+            s = res["seal"]
+            rounds.append((ratio(int(s["pipe_p50_us"]), int(s["base_p50_us"])), res))
+        order = sorted(rounds, key=lambda x: x[0])
+        res = order[len(order) // 2][1]
         s, st = res["seal"], res["stages"]
         p50, p99 = int(s["pipe_p50_us"]), int(s["pipe_p99_us"])
         b50, b99 = int(s["base_p50_us"]), int(s["base_p99_us"])
@@ -162,9 +172,15 @@ def capture_to_durable(args, cfg, work, table, notes):
                   ratio(p50, b50) <= 1.15)
         table.add(name + " p99", ms(p99), ms(b99), ratio(p99, b99), "<= 1.5x",
                   ratio(p99, b99) <= 1.5)
-        notes.append("%s: %s runs, photo %s bytes; stage means: %s; outbox_put p50/p99 %s/%s us "
+        notes.append("%s: %d x %s runs, p50 ratio by round %s (p99 %s); the median "
+                     "round: photo %s bytes; stage means: %s; outbox_put p50/p99 %s/%s us "
                      "vs the baseline's commit %s/%s us" % (
-                         fmt, s["runs"], s["photo_bytes"],
+                         fmt, len(rounds), s["runs"],
+                         " ".join("%.2f" % r for r, _ in rounds),
+                         " ".join("%.2f" % ratio(int(x["seal"]["pipe_p99_us"]),
+                                                 int(x["seal"]["base_p99_us"]))
+                                  for _, x in rounds),
+                         s["photo_bytes"],
                          ", ".join("%s %s us" % (k[:-8], v) for k, v in st.items()
                                    if k.endswith("_mean_us")),
                          st.get("put_p50_us"), st.get("put_p99_us"),
