@@ -1411,10 +1411,10 @@ static void *row_reserve(void *buf, size_t *cap, size_t need)
 }
 
 /*
- * The photo of @p seq into row->photo_buf. sqlite3_blob_read() copies the overflow pages
- * straight from the file into the buffer (sqlite's direct overflow read for pages not in the
- * WAL); sqlite3_column_blob() would first assemble the 300 KB in a buffer of its own, one
- * malloc and one more copy per record (perf, make bench delivery: the daemon's largest cost).
+ * The photo of @p seq into row->photo_buf: sqlite3_blob_read() copies its pages straight
+ * into the buffer. sqlite3_column_blob() first assembled the 300 KB in a buffer of its own,
+ * one malloc and one more copy per record (perf of the daemon during make bench's drain: the
+ * copies under outbox_next_unacked() went from 5.4 % to 2.3 % of its samples).
  */
 static int read_photo(struct outbox *ob, uint64_t seq, struct outbox_row *row)
 {
