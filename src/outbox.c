@@ -1462,9 +1462,6 @@ int outbox_next_unacked(struct outbox *ob, uint64_t after_seq, struct outbox_row
 
 	if (!ret)
 		return -EINVAL;
-	row->json_len = 0;
-	row->photo = NULL;
-	row->photo_len = 0;
 	sqlite3_bind_int64(st, 1, to_i64(after_seq));
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
@@ -1501,16 +1498,16 @@ int outbox_next_unacked(struct outbox *ob, uint64_t after_seq, struct outbox_row
 		memcpy(row->json, text, row->json_len);
 	row->json[row->json_len] = '\0';
 	has_photo = sqlite3_column_type(st, 6) != SQLITE_NULL;
-	stmt_done(st);
-	r = has_photo ? read_photo(ob, row->seq, row) : 0;
+	r = 0;
 
 out:
 	stmt_done(st);
-	if (r < 0) {
+	row->photo = NULL;
+	row->photo_len = 0;
+	if (r == 0 && has_photo)
+		r = read_photo(ob, row->seq, row); /* sets photo only when it succeeds */
+	if (r < 0)
 		row->json_len = 0;
-		row->photo = NULL;
-		row->photo_len = 0;
-	}
 	return r;
 }
 
