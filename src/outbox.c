@@ -1536,25 +1536,19 @@ static int lookup_exists(struct outbox *ob, sqlite3_stmt *st, bool *ret)
 	return r;
 }
 
-int outbox_mark_sent(struct outbox *ob, uint64_t seq)
+/* QUEUED -> SENT inside the caller's transaction: 0, -ENOENT no such row, -errno. */
+static int change_sent(struct outbox *ob, uint64_t seq, uint64_t now_ms)
 {
 	sqlite3_stmt *st = ob->st[ST_MARK_SENT];
-	bool found = false, changed;
-	int r, r2;
+	bool found = false;
+	int r;
 
 	sqlite3_bind_int64(st, 1, to_i64(seq));
-	sqlite3_bind_int64(st, 2, to_i64(clock_wall_ms()));
-	r = sync_relax(ob);
-	if (r < 0) {
-		stmt_done(st);
-		return r;
-	}
+	sqlite3_bind_int64(st, 2, to_i64(now_ms));
 	r = stmt_exec(ob, st);
-	changed = sqlite3_changes(ob->db) > 0;
-	r2 = sync_restore(ob);
-	if (r < 0 || r2 < 0)
-		return r < 0 ? r : r2;
-	if (changed)
+	if (r < 0)
+		return r;
+	if (sqlite3_changes(ob->db) > 0)
 		return 0;
 
 	/* Not QUEUED: fine if SENT or ACKED, an error if there is no such row. */
@@ -1566,41 +1560,33 @@ int outbox_mark_sent(struct outbox *ob, uint64_t seq)
 	return found ? 0 : -ENOENT;
 }
 
-int outbox_ack(struct outbox *ob, const char *id)
+/*
+ * -> ACKED inside the caller's transaction, adding the row's bytes to @p acked_bytes when it
+ * was unacked: 0 (also when already ACKED), -ENOENT unknown id, -errno.
+ */
+static int change_acked(struct outbox *ob, const char *id, uint64_t now_ms, uint64_t *acked_bytes)
 {
 	sqlite3_stmt *st = ob->st[ST_ACK];
-	uint64_t bytes = 0;
-	bool acked = false;
 	bool found = false;
-	int rc;
-	int r, r2;
+	int rc, r;
 
 	if (!id)
 		return -EINVAL;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, to_i64(clock_wall_ms()));
-	r = sync_relax(ob);
-	if (r < 0) {
+	sqlite3_bind_int64(st, 2, to_i64(now_ms));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*acked_bytes += col_u64(st, 0);
+		/* step to the end: RETURNING gives the row before the statement is done */
+		rc = sqlite3_step(st);
+		r = rc == SQLITE_DONE ? 0 : map_rc(ob, rc);
 		stmt_done(st);
 		return r;
 	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		acked = true;
-		bytes = col_u64(st, 0);
-		/* step to the end so the UPDATE commits now, not at reset */
-		rc = sqlite3_step(st);
-	}
 	r = rc == SQLITE_DONE ? 0 : map_rc(ob, rc);
 	stmt_done(st);
-	r2 = sync_restore(ob);
-	if (r < 0 || r2 < 0)
-		return r < 0 ? r : r2;
-
-	if (acked) {
-		ob->unacked_bytes = bytes > ob->unacked_bytes ? 0 : ob->unacked_bytes - bytes;
-		return 0;
-	}
+	if (r < 0)
+		return r;
 
 	/* Already ACKED (idempotent) or unknown. */
 	st = ob->st[ST_ID_EXISTS];
@@ -1609,6 +1595,61 @@ int outbox_ack(struct outbox *ob, const char *id)
 	if (r < 0)
 		return r;
 	return found ? 0 : -ENOENT;
+}
+
+int outbox_settle(struct outbox *ob, struct outbox_change *changes, size_t n)
+{
+	uint64_t now_ms = clock_wall_ms(), acked_bytes = 0;
+	size_t i;
+	int r, r2;
+
+	if (!ob || (n && !changes))
+		return -EINVAL;
+	if (!n)
+		return 0;
+	r = sync_relax(ob);
+	if (r == 0)
+		r = stmt_exec(ob, ob->st[ST_BEGIN]);
+	for (i = 0; r == 0 && i < n; i++) {
+		struct outbox_change *c = &changes[i];
+
+		c->result = c->acked ? change_acked(ob, c->id, now_ms, &acked_bytes)
+				     : change_sent(ob, c->seq, now_ms);
+		if (c->result < 0 && c->result != -ENOENT)
+			r = c->result;
+	}
+	if (r == 0)
+		r = stmt_exec(ob, ob->st[ST_COMMIT]);
+	if (r < 0) {
+		txn_abort(ob);
+		for (i = 0; i < n; i++)
+			changes[i].result = r;
+	}
+	r2 = sync_restore(ob);
+	if (r < 0)
+		return r;
+	/* committed: the quota follows (a failed restore is outbox_put()'s to report) */
+	ob->unacked_bytes = acked_bytes > ob->unacked_bytes ? 0 : ob->unacked_bytes - acked_bytes;
+	return r2;
+}
+
+int outbox_mark_sent(struct outbox *ob, uint64_t seq)
+{
+	struct outbox_change c = {.seq = seq};
+	int r = outbox_settle(ob, &c, 1);
+
+	return r < 0 ? r : c.result;
+}
+
+int outbox_ack(struct outbox *ob, const char *id)
+{
+	struct outbox_change c = {.acked = true, .id = id};
+	int r;
+
+	if (!id)
+		return -EINVAL;
+	r = outbox_settle(ob, &c, 1);
+	return r < 0 ? r : c.result;
 }
 
 int outbox_has_tracking(struct outbox *ob, const char *tracking, bool *ret)

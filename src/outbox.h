@@ -174,6 +174,23 @@ int outbox_mark_sent(struct outbox *ob, uint64_t seq);
  */
 int outbox_ack(struct outbox *ob, const char *id);
 
+/** One delivery state change for outbox_settle(). */
+struct outbox_change {
+	/* false: the PUBACK of @seq (outbox_mark_sent); true: the ack of @id (outbox_ack) */
+	bool acked;
+	uint64_t seq;	/* !acked */
+	const char *id; /* acked */
+	int result;	/* out: 0, or -ENOENT for an unknown seq or id */
+};
+/**
+ * @brief Apply @p n state changes in order, in one transaction: each as outbox_mark_sent() or
+ *        outbox_ack() would, but one commit (one WAL append) for the whole burst of PUBACKs and
+ *        acks a connection read at once. All or nothing.
+ * @return 0 when committed (each change's result says whether its row was there); -errno when
+ *         the transaction failed: then no change is applied (each result holds the error).
+ */
+int outbox_settle(struct outbox *ob, struct outbox_change *changes, size_t n);
+
 /** @brief Whether a sealed, unvoided record already carries this tracking number. */
 int outbox_has_tracking(struct outbox *ob, const char *tracking, bool *ret);
 

@@ -3,9 +3,11 @@
  * tests/crash/test_iofault.c - ENOSPC and EIO at each I/O call of one seal-and-deliver cycle.
  *
  * The cycle is what the station does for one package: outbox_put() (record + photo), then the
- * link's outbox_next_unacked(), outbox_mark_sent() (PUBACK), outbox_ack() (central), and the
- * status counters. It is measured once per kind of fault (how many matching I/O calls it
- * makes), then run once per call with that call failing:
+ * link's outbox_next_unacked() for every unacked row, one outbox_settle() with their PUBACKs
+ * and central's acks (as the link records a burst), and the status counters. A settle that
+ * failed must have changed nothing: the same rows are unacked once the fault clears. The cycle
+ * is measured once per kind of fault (how many matching I/O calls it makes), then run once per
+ * call with that call failing:
  *   - ENOSPC, sticky, on the calls that can run out of space (write, sync, truncate, open,
  *     shm map): the disk is full from that call on;
  *   - EIO once, on any call: a transient error;
@@ -26,6 +28,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,27 +88,62 @@ static bool is_errno(int r)
 	       r == -ENOENT;
 }
 
-/* Deliver every unacked row: next_unacked -> mark_sent -> ack. Returns the first error. */
-static int deliver_all(struct outbox *ob, int fd)
+/* Unacked rows (at most DELIVER_MAX): their seqs and IDs in @p seq / @p ids. */
+#define DELIVER_MAX (BASE_RECORDS + 4)
+#define ROW_ID_SIZE sizeof(((struct outbox_row *)0)->id)
+static int unacked_rows(struct outbox *ob, uint64_t *seq, char (*ids)[ROW_ID_SIZE], size_t *ret_n)
 {
 	struct outbox_row row = {0};
 	uint64_t after = 0;
+	size_t n = 0;
 	int r;
 
 	while ((r = outbox_next_unacked(ob, after, &row)) == 0) {
 		after = row.seq;
-		r = outbox_mark_sent(ob, row.seq);
-		if (r == 0) {
-			cc_report(fd, 'S', row.seq, NULL);
-			r = outbox_ack(ob, row.id);
-			if (r == 0)
-				cc_report(fd, 'A', row.seq, NULL);
+		if (n == DELIVER_MAX) {
+			r = -E2BIG;
+			break;
 		}
-		outbox_row_done(&row);
-		if (r < 0)
-			return r;
+		seq[n] = row.seq;
+		memcpy(ids[n], row.id, sizeof(ids[n]));
+		n++;
 	}
+	outbox_row_done(&row);
+	*ret_n = n;
 	return r == -ENOENT ? 0 : r;
+}
+
+/*
+ * Deliver every unacked row as the MQTT link does: read them, then one burst (the PUBACK and
+ * central's ack of each) in one outbox_settle(), reported once it committed. @p ret_burst:
+ * how many rows the settle held, SIZE_MAX when reading them failed. Returns the first error.
+ */
+static int deliver_all(struct outbox *ob, int fd, size_t *ret_burst)
+{
+	char ids[DELIVER_MAX][ROW_ID_SIZE];
+	struct outbox_change ch[2 * DELIVER_MAX];
+	uint64_t seq[DELIVER_MAX];
+	size_t n = 0;
+	int r;
+
+	*ret_burst = SIZE_MAX;
+	r = unacked_rows(ob, seq, ids, &n);
+	if (r < 0)
+		return r;
+	*ret_burst = n;
+	for (size_t i = 0; i < n; i++) {
+		ch[i] = (struct outbox_change){.seq = seq[i]};
+		ch[n + i] = (struct outbox_change){.acked = true, .id = ids[i]};
+	}
+	r = outbox_settle(ob, ch, 2 * n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < 2 * n; i++) {
+		if (ch[i].result < 0)
+			return ch[i].result;
+		cc_report(fd, ch[i].acked ? 'A' : 'S', seq[i % n], NULL);
+	}
+	return 0;
 }
 
 /* One cycle under the armed fault; then recovery. Never returns. */
@@ -113,10 +151,12 @@ static void child(const char *path, const struct kind *k, uint64_t at, int fd)
 {
 	struct outbox_cfg cfg = {.path = path, .quota_bytes = QUOTA, .vfs = CRASHVFS_NAME};
 	char head[OUTBOX_HASH_HEX];
+	uint64_t rng = ROUND_SEED, seq, seqs[DELIVER_MAX];
+	char ids[DELIVER_MAX][ROW_ID_SIZE];
+	size_t unacked = 0, left = 0;
 	struct outbox_stats stats;
 	struct outbox *ob = NULL;
-	uint64_t rng = ROUND_SEED, seq;
-	int r;
+	int r, rd;
 
 	r = outbox_open(&cfg, &ob);
 	if (r < 0)
@@ -135,9 +175,9 @@ static void child(const char *path, const struct kind *k, uint64_t at, int fd)
 	}
 	if (verbose)
 		fprintf(stderr, "  put under fault: %s\n", r ? strerror(-r) : "ok");
-	r = deliver_all(ob, fd);
-	if (r < 0 && !is_errno(r))
-		child_fail(CHILD_WRONG, "deliver: %d is not an errno we expect", r);
+	rd = deliver_all(ob, fd, &unacked);
+	if (rd < 0 && !is_errno(rd))
+		child_fail(CHILD_WRONG, "deliver: %d is not an errno we expect", rd);
 	r = outbox_get_stats(ob, &stats);
 	if (r < 0 && !is_errno(r))
 		child_fail(CHILD_WRONG, "stats: %d", r);
@@ -149,13 +189,18 @@ static void child(const char *path, const struct kind *k, uint64_t at, int fd)
 
 	/* the disk has room again / works again */
 	crashvfs_clear_fault();
+	/* a failed burst changed nothing: every row it held is still unacked */
+	if (rd < 0 && unacked != SIZE_MAX &&
+	    (unacked_rows(ob, seqs, ids, &left) < 0 || left != unacked))
+		child_fail(CHILD_WRONG, "a failed settle (%s) left %zu of %zu rows unacked",
+			   strerror(-rd), left, unacked);
 	if (outbox_get_next_seq(ob) == seq) {
 		r = cc_put_next(ob, &rng, ROUND_PHOTO_LEN, fd);
 		if (r < 0)
 			child_fail(CHILD_NO_RECOVERY, "put after the fault cleared: %s",
 				   strerror(-r));
 	}
-	r = deliver_all(ob, fd);
+	r = deliver_all(ob, fd, &unacked);
 	if (r < 0)
 		child_fail(CHILD_NO_RECOVERY, "deliver after the fault cleared: %s", strerror(-r));
 	r = outbox_check(ob, OUTBOX_CHECK_FULL);
@@ -182,11 +227,12 @@ static void child_measure(const char *path, unsigned mask, int fd)
 	struct outbox_cfg cfg = {.path = path, .quota_bytes = QUOTA, .vfs = CRASHVFS_NAME};
 	struct outbox *ob = NULL;
 	uint64_t rng = ROUND_SEED;
+	size_t unacked;
 
 	if (outbox_open(&cfg, &ob) < 0)
 		_exit(CHILD_WRONG);
 	crashvfs_arm_fault(0, 0, false, mask);
-	if (cc_put_next(ob, &rng, ROUND_PHOTO_LEN, -1) < 0 || deliver_all(ob, -1) < 0)
+	if (cc_put_next(ob, &rng, ROUND_PHOTO_LEN, -1) < 0 || deliver_all(ob, -1, &unacked) < 0)
 		_exit(CHILD_WRONG);
 	{
 		struct outbox_stats stats;

@@ -1017,6 +1017,45 @@ static void test_ack_timeout_republish(void **state)
 	assert_int_equal(count_topic(fx, T_EVIDENCE), n);
 }
 
+/*
+ * 3b. One ack naming more IDs than the link settles in one outbox transaction (the sink groups
+ * up to 64; central may send more): every known record ACKED and reported once, in the ack's
+ * order; unknown and over-long IDs ignored; nothing published again.
+ */
+static void test_ack_burst(void **state)
+{
+	struct fx *fx = *state;
+	enum { NREC = 40 };
+	char ack[NREC * 2 * (ID_LEN + 3) + 256], *p = ack;
+	char longid[101];
+
+	for (int i = 0; i < NREC; i++)
+		put_record(fx, 0);
+	tc_connect(fx);
+	link_start(fx);
+	for (uint64_t seq = 1; seq <= NREC; seq++)
+		assert_true(run_until(fx, cond_sent, seq, WAIT_MS));
+
+	memset(longid, 'x', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	p += sprintf(p, "{\"ids\":[\"%s\"", longid);
+	for (int i = 1; i <= NREC; i++)
+		p += sprintf(p, ",\"%.*s\",\"" STATION "-%010d\"", ID_LEN, fx->recs[i].id, 900 + i);
+	p += sprintf(p, ",\"%.*s\"]}", ID_LEN, fx->recs[1].id); /* a repeat */
+	assert_true((size_t)(p - ack) < sizeof(ack));
+	tc_publish_str(&fx->tc, T_ACK, ack);
+	assert_true(run_until(fx, cond_nacked, NREC, WAIT_MS));
+	assert_true(run_until(fx, cond_all_acked, 0, WAIT_MS));
+	/* the repeat is acked again (idempotent): it is reported once more, last */
+	assert_true(run_until(fx, cond_nacked, NREC + 1, WAIT_MS));
+	for (int i = 0; i < NREC; i++)
+		assert_string_equal(fx->acked[i], fx->recs[i + 1].id);
+	assert_string_equal(fx->acked[NREC], fx->recs[1].id);
+	assert_string_equal(mqtt_link_get_last_error(fx->link), "");
+	assert_int_equal(fx->nacked, NREC + 1);
+	assert_int_equal(count_topic(fx, T_EVIDENCE), NREC);
+}
+
 /* 4. Order request/response with correlation data; central answers on the response topic. */
 static void test_order_round_trip(void **state)
 {
@@ -1428,6 +1467,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_broker_down_at_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broker_killed_mid_delivery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_timeout_republish, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_burst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_order_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_and_will, setup, teardown),

@@ -618,6 +618,108 @@ static void test_sent_ack_transitions(void **state)
 	assert_true(outbox_has_room(f->ob, TEST_QUOTA));
 }
 
+/*
+ * A burst of state changes in one transaction (the MQTT link's settle): applied in order, each
+ * with its own result; the quota follows the rows that left the unacked set, once each. A
+ * burst that cannot commit applies nothing and leaves the quota where it was.
+ */
+static void test_settle_burst(void **state)
+{
+	struct fx *f = *state;
+	char id1[TEST_ID_MAX], id2[TEST_ID_MAX], id3[TEST_ID_MAX];
+	struct outbox_stats s;
+	uint64_t quota_left, one;
+	sqlite3 *db;
+
+	fake_wall_ms = 5000;
+	clock_set_override(NULL, fake_wall, NULL);
+	fx_open(f);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(put_next(f->ob, NULL, 0, NULL, NULL), 0);
+	assert_int_equal(outbox_get_stats(f->ob, &s), 0);
+	one = s.unacked_bytes / 3; /* the three JSONs have the same length */
+	make_id(1, id1);
+	make_id(2, id2);
+	make_id(3, id3);
+
+	assert_int_equal(outbox_settle(f->ob, NULL, 0), 0);
+	assert_int_equal(outbox_settle(f->ob, NULL, 1), -EINVAL);
+	assert_int_equal(outbox_settle(NULL, NULL, 0), -EINVAL);
+	{
+		struct outbox_change burst[] = {
+			{.seq = 1},		    /* QUEUED -> SENT */
+			{.acked = true, .id = id2}, /* QUEUED -> ACKED: the ack overtook */
+			{.seq = 2},		    /* late PUBACK: stays ACKED */
+			{.acked = true, .id = id1}, /* SENT -> ACKED */
+			{.acked = true, .id = id1}, /* again: idempotent, counted once */
+			{.seq = 99, .result = 1},   /* unknown seq */
+			/* unknown id */
+			{.acked = true, .id = STATION "-0000000099", .result = 1},
+			{.seq = 3}, /* QUEUED -> SENT */
+		};
+		static const int want[] = {0, 0, 0, 0, 0, -ENOENT, -ENOENT, 0};
+
+		fake_wall_ms = 6000;
+		assert_int_equal(outbox_settle(f->ob, burst, 8), 0);
+		for (size_t i = 0; i < 8; i++)
+			assert_int_equal(burst[i].result, want[i]);
+	}
+	check_stats(f->ob, 1, one, 3, 3);
+	/* the in-memory quota moved by the two acked rows, once each */
+	quota_left = TEST_QUOTA - one;
+	assert_true(outbox_has_room(f->ob, quota_left));
+	assert_false(outbox_has_room(f->ob, quota_left + 1));
+
+	db = raw_open(f->path);
+	assert_int_equal(raw_int(db, "SELECT state FROM records WHERE seq = 1"), OUTBOX_ACKED);
+	assert_int_equal(raw_int(db, "SELECT state FROM records WHERE seq = 2"), OUTBOX_ACKED);
+	assert_int_equal(raw_int(db, "SELECT state FROM records WHERE seq = 3"), OUTBOX_SENT);
+	assert_int_equal(raw_int(db, "SELECT sent_ms FROM records WHERE seq = 1"), 6000);
+	assert_int_equal(raw_int(db, "SELECT sent_ms IS NULL FROM records WHERE seq = 2"), 1);
+	assert_int_equal(raw_int(db, "SELECT acked_ms FROM records WHERE seq = 2"), 6000);
+
+	/* Another writer holds the lock: the burst fails whole, nothing applied, quota kept. */
+	sqlite3_busy_timeout(db, 0);
+	raw_exec(db, "BEGIN IMMEDIATE");
+	{
+		struct outbox_change burst[] = {
+			{.seq = 3},
+			{.acked = true, .id = id3},
+		};
+
+		assert_int_equal(outbox_settle(f->ob, burst, 2), -EBUSY);
+		assert_int_equal(burst[0].result, -EBUSY);
+		assert_int_equal(burst[1].result, -EBUSY);
+	}
+	raw_exec(db, "ROLLBACK");
+	check_stats(f->ob, 1, one, 3, 3);
+	assert_false(outbox_has_room(f->ob, quota_left + 1));
+	assert_int_equal(raw_int(db, "SELECT state FROM records WHERE seq = 3"), OUTBOX_SENT);
+	/* a NULL id is a caller's bug: the whole burst is refused */
+	{
+		struct outbox_change burst[] = {
+			{.acked = true, .id = id3},
+			{.acked = true, .id = NULL},
+		};
+
+		assert_int_equal(outbox_settle(f->ob, burst, 2), -EINVAL);
+	}
+	assert_int_equal(raw_int(db, "SELECT state FROM records WHERE seq = 3"), OUTBOX_SENT);
+	sqlite3_close(db);
+
+	/* the outbox works on: the last row acked, the quota back to empty, across a reopen */
+	{
+		struct outbox_change c = {.acked = true, .id = id3};
+
+		assert_int_equal(outbox_settle(f->ob, &c, 1), 0);
+		assert_int_equal(c.result, 0);
+	}
+	check_stats(f->ob, 0, 0, 3, 3);
+	assert_true(outbox_has_room(f->ob, TEST_QUOTA));
+	fx_reopen(f);
+	check_stats(f->ob, 0, 0, 3, 3);
+}
+
 static void test_prune(void **state)
 {
 	struct fx *f = *state;
@@ -1429,6 +1531,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_next_unacked_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sent_ack_transitions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settle_burst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_change_leaves_photo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_photo_table_damage, setup, teardown),
