@@ -28,8 +28,9 @@
  * D is its data dir); `publoop` is the delivery baseline: a bare libmosquitto QoS 1 publish
  * loop of the same messages (photo chunks, then the record) with the same records in flight.
  * `central` is a null central for the station-side delivery figure: it takes every message
- * of the station (QoS 1) and acks each record the moment its evidence arrives, with no
- * verification and no storage; it prints "ready" once subscribed and its result line once
+ * of the station (QoS 1) and acks each record once its evidence arrives, with no
+ * verification and no storage; like sealbench-sink, it sends one ack (up to 64 IDs) per read
+ * burst; it prints "ready" once subscribed and its result line once
  * --records distinct records were acked.
  * `floor` is the memory baseline: a process that links what sealbenchd links and uses each
  * library once (OpenSSL SHA-256 and Ed25519, sqlite in WAL mode, libmosquitto, TurboJPEG),
@@ -46,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -100,6 +102,17 @@ struct opts {
 };
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* CPU time of this process, all threads (user + system), ns. */
+static uint64_t self_cpu_ns(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return 0;
+	return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * NSEC_PER_SEC +
+	       ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000;
+}
 
 static void die(const char *fmt, ...)
 {
@@ -879,7 +892,7 @@ static int cmd_publoop(const struct opts *o)
 	struct mosquitto *sub;
 	struct outbox_row *rows = NULL;
 	size_t n_rows = 0, cap_msgs = 0;
-	uint64_t bytes = 0, t0, secs;
+	uint64_t bytes = 0, t0, secs, cpu0;
 	struct mosquitto *mosq;
 	struct outbox *ob;
 	uint64_t after = 0;
@@ -963,6 +976,7 @@ static int cmd_publoop(const struct opts *o)
 	mosquitto_connect_callback_set(mosq, pl_on_connect);
 	mosquitto_publish_callback_set(mosq, pl_on_publish);
 	t0 = clock_now_ns();
+	cpu0 = self_cpu_ns();
 	rc = mosquitto_connect(mosq, "127.0.0.1", (int)o->port, 30);
 	if (rc != MOSQ_ERR_SUCCESS)
 		die("connect to 127.0.0.1:%u: %s", o->port, mosquitto_strerror(rc));
@@ -976,10 +990,13 @@ static int cmd_publoop(const struct opts *o)
 			    BENCH_PUBLOOP_TIMEOUT_S, received(&ps), pl.n_msgs);
 	}
 	secs = clock_now_ns() - t0;
+	cpu0 = self_cpu_ns() - cpu0;
 	if (pl.failed)
 		die("publish loop failed");
-	printf("publoop records=%zu messages=%zu bytes=%" PRIu64 " seconds=%.3f received=%zu\n",
-	       pl.records, pl.n_msgs, bytes, (double)secs / 1e9, received(&ps));
+	/* cpu: both clients (publisher and the consumer's thread) over the timed part */
+	printf("publoop records=%zu messages=%zu bytes=%" PRIu64 " seconds=%.3f received=%zu "
+	       "cpu=%.3f\n",
+	       pl.records, pl.n_msgs, bytes, (double)secs / 1e9, received(&ps), (double)cpu0 / 1e9);
 	mosquitto_disconnect(mosq);
 	mosquitto_destroy(mosq);
 	mosquitto_disconnect(sub);
@@ -1009,6 +1026,14 @@ static unsigned long parse_ul(const char *name, const char *s, unsigned long max
 	return v;
 }
 
+/*
+ * IDs per ack message, as sealbench-sink groups them (its BATCH_MAX): the acks of the records
+ * that arrived in one read burst go out as one message.
+ */
+#define CENTRAL_ACK_IDS 64
+/* {"ids":[ ... ]} around CENTRAL_ACK_IDS quoted IDs (under 64 bytes each) and their commas */
+#define CENTRAL_ACK_MAX (16 + CENTRAL_ACK_IDS * 67)
+
 /* The null central's state (one libmosquitto loop, in the main thread). */
 struct central {
 	char filter[BENCH_TOPIC_MAX], ack_topic[BENCH_TOPIC_MAX];
@@ -1016,7 +1041,43 @@ struct central {
 	unsigned long max_seq, acked;
 	uint64_t bytes, first_ns, last_ns;
 	bool subscribed, failed;
+	char ack[CENTRAL_ACK_MAX]; /* the ack being grouped */
+	size_t ack_len;
+	unsigned ack_ids;
 };
+
+/* Publish the grouped ack, if it holds any ID. */
+static void central_ack_flush(struct mosquitto *mosq, struct central *c)
+{
+	if (!c->ack_ids)
+		return;
+	c->ack[c->ack_len++] = ']';
+	c->ack[c->ack_len++] = '}';
+	if (mosquitto_publish_v5(mosq, NULL, c->ack_topic, (int)c->ack_len, c->ack, 1, false,
+				 NULL)) {
+		fprintf(stderr, "bench: central: cannot publish an ack\n");
+		c->failed = true;
+	}
+	c->ack_len = 0;
+	c->ack_ids = 0;
+}
+
+/* Add @id to the grouped ack; a full group goes out at once. */
+static int central_ack_add(struct mosquitto *mosq, struct central *c, const char *id)
+{
+	int n;
+
+	if (!c->ack_ids)
+		c->ack_len = (size_t)snprintf(c->ack, sizeof(c->ack), "{\"ids\":[");
+	n = snprintf(c->ack + c->ack_len, sizeof(c->ack) - c->ack_len, "%s\"%s\"",
+		     c->ack_ids ? "," : "", id);
+	if (n < 0 || strlen(id) >= 64 || (size_t)n + 2 >= sizeof(c->ack) - c->ack_len)
+		return -1;
+	c->ack_len += (size_t)n;
+	if (++c->ack_ids == CENTRAL_ACK_IDS)
+		central_ack_flush(mosq, c);
+	return 0;
+}
 
 static void central_on_connect(struct mosquitto *mosq, void *ud, int rc)
 {
@@ -1036,14 +1097,16 @@ static void central_on_subscribe(struct mosquitto *mosq, void *ud, int mid, int 
 	c->failed |= !c->subscribed;
 }
 
-/* Every message counts its bytes; an evidence message is acked at once by its "id". */
+/*
+ * Every message counts its bytes; an evidence message's "id" joins the ack of this read
+ * burst (cmd_central() sends it when the socket has nothing more to read).
+ */
 static void central_on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_message *m)
 {
 	static const char suffix[] = "/evidence";
 	struct central *c = ud;
 	size_t tlen = strlen(m->topic);
 	const char *id, *dash;
-	char ack[BENCH_TOPIC_MAX];
 	unsigned long seq;
 	cJSON *root;
 
@@ -1056,9 +1119,7 @@ static void central_on_message(struct mosquitto *mosq, void *ud, const struct mo
 	id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "id"));
 	dash = id ? strrchr(id, '-') : NULL;
 	seq = dash ? strtoul(dash + 1, NULL, 10) : 0;
-	if (!seq || seq > c->max_seq ||
-	    snprintf(ack, sizeof(ack), "{\"ids\":[\"%s\"]}", id) >= (int)sizeof(ack) ||
-	    mosquitto_publish_v5(mosq, NULL, c->ack_topic, (int)strlen(ack), ack, 1, false, NULL)) {
+	if (!seq || seq > c->max_seq || central_ack_add(mosq, c, id) < 0) {
 		fprintf(stderr, "bench: central: cannot ack evidence on %s\n", m->topic);
 		c->failed = true;
 	} else if (!(c->seen[seq / 8] & (1u << (seq % 8)))) {
@@ -1091,9 +1152,14 @@ static int cmd_central(const struct opts *o)
 		die("central: connect to 127.0.0.1:%u: %s", o->port, mosquitto_strerror(rc));
 	t0 = clock_now_ns();
 	while (c.acked < o->records && !c.failed) {
+		struct pollfd pfd = {.fd = mosquitto_socket(mosq), .events = POLLIN};
+
 		rc = mosquitto_loop(mosq, 100, 1);
 		if (rc != MOSQ_ERR_SUCCESS)
 			die("central: mosquitto_loop: %s", mosquitto_strerror(rc));
+		/* the burst is over when nothing more is readable now: its ack goes out */
+		if (c.ack_ids && poll(&pfd, 1, 0) == 0)
+			central_ack_flush(mosq, &c);
 		if (c.subscribed) {
 			printf("ready\n");
 			fflush(stdout);
@@ -1106,6 +1172,7 @@ static int cmd_central(const struct opts *o)
 	if (c.failed)
 		die("central failed");
 	/* the last acks out before the disconnect */
+	central_ack_flush(mosq, &c);
 	for (int i = 0; i < 10 && mosquitto_want_write(mosq); i++)
 		mosquitto_loop(mosq, 10, 1);
 	printf("central records=%lu bytes=%" PRIu64 " seconds=%.3f\n", c.acked, c.bytes,
