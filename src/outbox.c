@@ -1601,7 +1601,7 @@ int outbox_settle(struct outbox *ob, struct outbox_change *changes, size_t n)
 {
 	uint64_t now_ms = clock_wall_ms(), acked_bytes = 0;
 	size_t i;
-	int r, r2;
+	int r;
 
 	if (!ob || (n && !changes))
 		return -EINVAL;
@@ -1625,12 +1625,13 @@ int outbox_settle(struct outbox *ob, struct outbox_change *changes, size_t n)
 		for (i = 0; i < n; i++)
 			changes[i].result = r;
 	}
-	r2 = sync_restore(ob);
+	/* A failed restore is logged and outbox_put() refuses until it works (no green light
+	 * on an unsynced commit); the changes themselves are committed or not by now. */
+	sync_restore(ob);
 	if (r < 0)
 		return r;
-	/* committed: the quota follows (a failed restore is outbox_put()'s to report) */
 	ob->unacked_bytes = acked_bytes > ob->unacked_bytes ? 0 : ob->unacked_bytes - acked_bytes;
-	return r2;
+	return 0;
 }
 
 int outbox_mark_sent(struct outbox *ob, uint64_t seq)
