@@ -254,37 +254,6 @@ struct outbox {
 	bool relaxed;	       /* synchronous=NORMAL is on (sync_relax) and not yet undone */
 };
 
-/* Write @p len bytes or fail with -errno. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* fsync a directory so that a create or rename in it survives a power cut. */
-static int sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 /* @p out = @p a + @p b; -ENAMETOOLONG when it does not fit. */
 static int path_cat(char *out, size_t size, const char *a, const char *b)
 {
@@ -304,7 +273,6 @@ static void note_damage(struct outbox *ob, const char *fmt, ...)
 	char reason[OUTBOX_REASON_MAX];
 	char marker[PATH_MAX];
 	va_list ap;
-	int fd;
 	int r;
 
 	if (ob->damaged)
@@ -316,18 +284,8 @@ static void note_damage(struct outbox *ob, const char *fmt, ...)
 	log_err(MOD, "%s is damaged: %s", ob->path, reason);
 	if (path_cat(marker, sizeof(marker), ob->path, OUTBOX_DAMAGED_SUFFIX) < 0)
 		return;
-	fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, OUTBOX_MARKER_MODE);
-	if (fd < 0) {
-		log_warn(MOD, "%s: %s", marker, strerror(errno));
-		return;
-	}
 	strcat(reason, "\n");
-	r = write_all(fd, reason, strlen(reason));
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	if (r == 0)
-		r = sync_dir(ob->dir);
+	r = durable_write_file(marker, reason, strlen(reason), OUTBOX_MARKER_MODE, true);
 	if (r < 0)
 		log_warn(MOD, "%s: %s", marker, strerror(-r));
 }
@@ -1152,7 +1110,7 @@ static int move_aside(const char *from, const char *to)
  * Move "<path>" (+ -wal, -shm, .damaged) to "<path>.corrupt-<stamp>[-n]" (+ the same
  * suffixes). -wal goes first: see the comment at the top of the file.
  */
-static int quarantine(const char *path, const char *dir, char *aside, size_t aside_size)
+static int quarantine(const char *path, char *aside, size_t aside_size)
 {
 	static const char *const suffixes[] = {"-wal", "-shm", "", OUTBOX_DAMAGED_SUFFIX};
 	char stamp[OUTBOX_STAMP_MAX], base[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
@@ -1190,7 +1148,7 @@ static int quarantine(const char *path, const char *dir, char *aside, size_t asi
 			return r;
 		}
 	}
-	r = sync_dir(dir);
+	r = durable_sync_parent(path);
 	if (r < 0)
 		return r;
 	if (aside && aside_size)
@@ -1201,7 +1159,7 @@ static int quarantine(const char *path, const char *dir, char *aside, size_t asi
 int outbox_open_or_quarantine(const struct outbox_cfg *cfg, struct outbox **ret, char *ret_aside,
 			      size_t aside_size)
 {
-	char marker[PATH_MAX], dir[PATH_MAX], aside[PATH_MAX];
+	char marker[PATH_MAX], aside[PATH_MAX];
 	struct outbox *ob = NULL;
 	bool damaged = false;
 	int r;
@@ -1209,8 +1167,6 @@ int outbox_open_or_quarantine(const struct outbox_cfg *cfg, struct outbox **ret,
 	if (!cfg || !cfg->path || !cfg->path[0] || !ret)
 		return -EINVAL;
 	r = path_cat(marker, sizeof(marker), cfg->path, OUTBOX_DAMAGED_SUFFIX);
-	if (r == 0)
-		r = dir_of(cfg->path, dir, sizeof(dir));
 	if (r < 0)
 		return r;
 
@@ -1238,7 +1194,7 @@ int outbox_open_or_quarantine(const struct outbox_cfg *cfg, struct outbox **ret,
 	if (!damaged)
 		return r;
 
-	r = quarantine(cfg->path, dir, aside, sizeof(aside));
+	r = quarantine(cfg->path, aside, sizeof(aside));
 	if (r < 0)
 		return r;
 	log_err(MOD, "%s was damaged: moved aside to %s (keep it: sealbench-salvage reads it)",
