@@ -31,10 +31,10 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 FULL = dict(runs=300, seal_rounds=5, growth=[0, 10000, 50000], growth_runs=100, backlog=2000,
             photo_kb=300, packages=20, idle_s=30, settle_s=3, settle_max_s=30,
-            callgrind_runs=5, shared_backlog=1000)
+            callgrind_runs=5, shared_backlog=1000, delivery_rounds=3)
 SHORT = dict(runs=10, seal_rounds=1, growth=[0, 20, 50], growth_runs=5, backlog=20, photo_kb=300,
              packages=2, idle_s=2, settle_s=0.5, settle_max_s=5, callgrind_runs=0,
-             shared_backlog=20)
+             shared_backlog=20, delivery_rounds=1)
 
 
 def run_bench(bench, *args):
@@ -278,6 +278,7 @@ def daemon_phases(args, cfg, work, table, notes):
                         str(cfg["backlog"]), "--photo-kb", str(cfg["photo_kb"]))
         notes.append("backlog: %s records, %s bytes, written in %s s" % (
             res["fill"]["records"], res["fill"]["bytes"], res["fill"]["seconds"]))
+        os.sync()  # the backlog on disk first: no writeback of it during either side's run
         # baseline: the bare libmosquitto QoS 1 loop over the same messages, same window
         base = run_bench(args.bench, "publoop", "--dir", st.data_dir, "--port",
                          str(st.broker.port), "--inflight", "16", "--chunk", "65536",
@@ -375,12 +376,11 @@ def daemon_phases(args, cfg, work, table, notes):
         st.broker.stop()
 
 
-def station_delivery(args, cfg, work, table, notes):
-    """Delivery, the station's side: the same backlog drained by sealbenchd into a null central
-    (`bench central`: acks the records of each read burst in one message, as sealbench-sink
-    does, with no verification and no storage), against the bare QoS 1 loop of the same
-    messages on the same broker. The notes give both sides' CPU per record."""
-    st = rig.Station(os.path.join(work, "station-null"), args.bin)
+def station_delivery_round(args, cfg, d):
+    """One round of the station-side row in a fresh station (own broker, own backlog in
+    directory d): the bare loop, then the daemon into the null central, on the same backlog
+    and broker. Returns the figures of both sides."""
+    st = rig.Station(d, args.bin)
     st.board = station_files(st.dir, 1920, 1080, "yuyv")
     central = None
     try:
@@ -388,13 +388,14 @@ def station_delivery(args, cfg, work, table, notes):
         res = run_bench(args.bench, "fill", "--dir", st.data_dir, "--records",
                         str(cfg["backlog"]), "--photo-kb", str(cfg["photo_kb"]))
         n = int(res["fill"]["records"])
+        # The backlog's 600 MB on disk first: no writeback of it during either side's run.
+        os.sync()
         broker_pid = st.broker.proc.p.pid
         b0 = proc_cpu_s(broker_pid)
         base = run_bench(args.bench, "publoop", "--dir", st.data_dir, "--port",
                          str(st.broker.port), "--inflight", "16", "--chunk", "65536",
                          "--site", "benchbase")["publoop"]
         base_broker_cpu = proc_cpu_s(broker_pid) - b0
-        base_bps = int(base["bytes"]) / float(base["seconds"])
         central = rig.Proc("central", [args.bench, "central", "--dir", st.data_dir, "--port",
                                        str(st.broker.port), "--records", str(n)],
                            os.path.join(st.dir, "central.log"))
@@ -405,35 +406,61 @@ def station_delivery(args, cfg, work, table, notes):
         pid = st.daemon.p.pid
         line = central.wait_line(lambda l: l.startswith("central "), 900)
         secs = time.monotonic() - t0
-        daemon_cpu = proc_cpu_s(pid)
-        central_cpu = proc_cpu_s(central.p.pid) - c0
-        broker_cpu = proc_cpu_s(broker_pid) - b0
-        got = dict(w.split("=", 1) for w in line.split()[1:] if "=" in w)
-        bps = int(base["bytes"]) / secs
-        table.add("delivery, station side: %d-package backlog into a null central (acks per read "
-                  "burst)" % n, "%.1f MB/s (%.2f s)" % (bps / 1e6, secs),
-                  "%.1f MB/s (%s s, bare QoS 1 loop)" % (base_bps / 1e6, base["seconds"]),
-                  ratio(bps, base_bps), ">= 0.85x", ratio(bps, base_bps) >= 0.85)
-        notes.append("station-side delivery: wall time from daemon start (includes start-up "
-                     "and connect) to the last ack; the central saw %s records, %.0f MB, "
-                     "first message to last ack %s s; daemon CPU %.2f ms per record" % (
-                         got.get("records", "?"), int(got.get("bytes", 0)) / 1e6,
-                         got.get("seconds", "?"), 1e3 * daemon_cpu / n))
-        # Both runs keep the cores busy, so wall time follows CPU: where the extra CPU goes.
-        loop_cpu = float(base.get("cpu", "nan"))
-        notes.append("station-side CPU per record: daemon %.2f + broker %.2f + null central "
-                     "%.2f = %.2f ms; the loop: its two clients %.2f + broker %.2f = %.2f ms "
-                     "(%.2fx)" % (
-                         1e3 * daemon_cpu / n, 1e3 * broker_cpu / n, 1e3 * central_cpu / n,
-                         1e3 * (daemon_cpu + broker_cpu + central_cpu) / n, 1e3 * loop_cpu / n,
-                         1e3 * base_broker_cpu / n, 1e3 * (loop_cpu + base_broker_cpu) / n,
-                         (loop_cpu + base_broker_cpu) /
-                         max(daemon_cpu + broker_cpu + central_cpu, 1e-9)))
+        r = dict(n=n, secs=secs, base=base, base_broker_cpu=base_broker_cpu,
+                 daemon_cpu=proc_cpu_s(pid), central_cpu=proc_cpu_s(central.p.pid) - c0,
+                 broker_cpu=proc_cpu_s(broker_pid) - b0,
+                 got=dict(w.split("=", 1) for w in line.split()[1:] if "=" in w))
+        r["bps"] = int(base["bytes"]) / secs
+        r["base_bps"] = int(base["bytes"]) / float(base["seconds"])
+        r["ratio"] = ratio(r["bps"], r["base_bps"])
+        r["loop_cpu"] = float(base.get("cpu", "nan"))
+        r["cpu_ratio"] = (r["loop_cpu"] + base_broker_cpu) / max(
+            r["daemon_cpu"] + r["broker_cpu"] + r["central_cpu"], 1e-9)
+        return r
     finally:
         if central:
             central.stop()
         st.stop()
         st.broker.stop()
+        shutil.rmtree(d, ignore_errors=True)  # one backlog on the disk at a time
+
+
+def station_delivery(args, cfg, work, table, notes):
+    """Delivery, the station's side: the same backlog drained by sealbenchd into a null central
+    (`bench central`: acks the records of each read burst in one message, as sealbench-sink
+    does, with no verification and no storage), against the bare QoS 1 loop of the same
+    messages on the same broker. Rounds, each with its own backlog and broker: one round's
+    ratio moved between 0.55x and 0.89x for the same code on the 2-core VM, mostly with the
+    loop (0.61-0.89 s for the same CPU per record; the station 0.9-1.16 s). The table gives
+    the round with the median ratio; the notes list every round's and both sides' CPU per
+    record."""
+    rounds = [station_delivery_round(args, cfg, os.path.join(work, "station-null-%d" % k))
+              for k in range(cfg["delivery_rounds"])]
+    r = sorted(rounds, key=lambda x: x["ratio"])[len(rounds) // 2]
+    n, base = r["n"], r["base"]
+    table.add("delivery, station side: %d-package backlog into a null central (acks per read "
+              "burst)" % n, "%.1f MB/s (%.2f s)" % (r["bps"] / 1e6, r["secs"]),
+              "%.1f MB/s (%s s, bare QoS 1 loop)" % (r["base_bps"] / 1e6, base["seconds"]),
+              r["ratio"], ">= 0.85x", r["ratio"] >= 0.85)
+    notes.append("station-side delivery: %d rounds, ratio by round %s (station / loop "
+                 "seconds %s; CPU ratio %s); wall time from daemon start (includes start-up "
+                 "and connect) to the last ack; in the median round the central saw %s "
+                 "records, %.0f MB, first message to last ack %s s" % (
+                     len(rounds), " ".join("%.2f" % x["ratio"] for x in rounds),
+                     " ".join("%.2f/%.2f" % (x["secs"], float(x["base"]["seconds"]))
+                              for x in rounds),
+                     " ".join("%.2f" % x["cpu_ratio"] for x in rounds),
+                     r["got"].get("records", "?"), int(r["got"].get("bytes", 0)) / 1e6,
+                     r["got"].get("seconds", "?")))
+    # Both runs keep the cores busy, so wall time follows CPU: where the extra CPU goes.
+    notes.append("station-side CPU per record (median round): daemon %.2f + broker %.2f + null "
+                 "central %.2f = %.2f ms; the loop: its two clients %.2f + broker %.2f = %.2f "
+                 "ms (%.2fx)" % (
+                     1e3 * r["daemon_cpu"] / n, 1e3 * r["broker_cpu"] / n,
+                     1e3 * r["central_cpu"] / n,
+                     1e3 * (r["daemon_cpu"] + r["broker_cpu"] + r["central_cpu"]) / n,
+                     1e3 * r["loop_cpu"] / n, 1e3 * r["base_broker_cpu"] / n,
+                     1e3 * (r["loop_cpu"] + r["base_broker_cpu"]) / n, r["cpu_ratio"]))
 
 
 def shared_sinks(args, cfg, work, table, notes):
