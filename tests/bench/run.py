@@ -149,9 +149,10 @@ def ms(us):
 
 def capture_to_durable(args, cfg, work, table, notes):
     """Rounds of `bench seal`, each in a fresh directory (its own files, its own place on the
-    disk): one round's p50 ratio moved between 1.14x and 1.29x from run to run on the CI-like
-    VM for the same code (MJPEG, where one fsync is most of the time). The table gives the
-    round with the median p50 ratio; the notes list every round's."""
+    disk): one round's MJPEG p50 ratio moved between 1.14x and 1.29x from run to run on the
+    CI-like VM for the same code, when the baseline still worked on the pipeline's frame, and
+    1.05x-1.10x after (one fsync is most of that row's time). The table gives the round with
+    the median p50 ratio; the notes list every round's."""
     for fmt in ("yuyv", "mjpeg"):
         rounds = []
         for k in range(cfg["seal_rounds"]):
@@ -423,7 +424,7 @@ def station_delivery_round(args, cfg, d):
         st.stop()
         st.broker.stop()
         if not args.keep:
-            shutil.rmtree(d, ignore_errors=True)  # one backlog on the disk at a time
+            shutil.rmtree(d, ignore_errors=True)  # one station-side backlog at a time
 
 
 def station_delivery(args, cfg, work, table, notes):
