@@ -311,11 +311,14 @@ static int pre_seal_checks(struct outbox *ob, const struct package *p)
 
 /*
  * What the station runs between the photo and the commit: station.c's op_seal. @p photo may
- * be NULL. Returns the signed JSON length through @p ret_len.
+ * be NULL. Returns the signed JSON length through @p ret_len. Never inlined: run.py counts
+ * its instructions by name.
  */
-static int seal_package(struct outbox *ob, const struct sign_key *key,
-			const struct record_station *rs, struct package *p, const uint8_t *photo,
-			size_t photo_len, unsigned w, unsigned h, size_t *ret_len)
+static __attribute__((noinline)) int seal_package(struct outbox *ob, const struct sign_key *key,
+						  const struct record_station *rs,
+						  struct package *p, const uint8_t *photo,
+						  size_t photo_len, unsigned w, unsigned h,
+						  size_t *ret_len)
 {
 	uint64_t seq = outbox_get_next_seq(ob);
 	char id[RECORD_ID_MAX];
@@ -556,9 +559,12 @@ static void baseline_close(struct baseline *b)
 		tjDestroy(b->tj);
 }
 
-/* The primitives for one package: returns the nanoseconds they took. */
-static uint64_t baseline_run(struct baseline *b, const struct camera_frame *f, const char *json,
-			     size_t json_len)
+/*
+ * The primitives for one package: returns the nanoseconds they took. Never inlined:
+ * tests/bench/run.py counts its instructions by name (callgrind --toggle-collect).
+ */
+static __attribute__((noinline)) uint64_t
+baseline_run(struct baseline *b, const struct camera_frame *f, const char *json, size_t json_len)
 {
 	const unsigned char *planes[3];
 	int strides[3];

@@ -204,6 +204,9 @@ def callgrind_instr(args, work, fmt, runs, func):
     m = re.search(r"Collected : (\d+)", p.stderr)
     if p.returncode != 0 or not m:
         raise rig.RigError("callgrind %s %s: %s" % (fmt, func, p.stderr[-500:]))
+    if int(m.group(1)) == 0:
+        raise rig.RigError("callgrind %s: nothing collected in %s (inlined, or renamed?)" % (
+            fmt, func))
     return int(m.group(1)) / (runs + BENCH_WARMUP)
 
 
