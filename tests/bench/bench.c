@@ -22,12 +22,15 @@
  * Subcommands (one "key=value ..." result line on stdout each; errors on stderr, exit 1):
  *   seal    --dir D --format yuyv|mjpeg [--width W --height H --runs N --preload N]
  *   fill    --dir D --records N [--photo-kb K] [--site S --station S]
- *   publoop --dir D --port P [--inflight N --chunk BYTES]
+ *   publoop --dir D --port P [--inflight N --chunk BYTES --read]
  *   central --dir D --port P --records N [--site S --station S]
  *   floor   --dir D
  * `fill` writes a backlog into D/outbox.db signed with D/station.key (the daemon's files when
  * D is its data dir); `publoop` is the delivery baseline: a bare libmosquitto QoS 1 publish
- * loop of the same messages (photo chunks, then the record) with the same records in flight.
+ * loop of the same messages (photo chunks, then the record) with the same records in flight;
+ * with --read it reads each record out of the outbox (outbox_next_unacked(), as the daemon
+ * does) when its turn to be published comes, instead of holding every record in memory
+ * before the clock starts: the loop plus the store-and-forward read.
  * `central` is a null central for the station-side delivery figure: it takes every message
  * of the station (QoS 1) and acks each record once its evidence arrives, with no
  * verification and no storage; like sealbench-sink, it sends one ack (up to 64 IDs) per read
@@ -103,6 +106,7 @@ struct opts {
 	unsigned port;
 	unsigned inflight;
 	unsigned chunk;
+	bool read;
 };
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -865,12 +869,18 @@ static int cmd_fill(const struct opts *o)
 
 /* ---- delivery baseline ------------------------------------------------------------------- */
 
-/* The messages of one record, in memory before the clock starts. */
+/*
+ * The messages of one record, in memory before the clock starts. With --read, payload is
+ * NULL until the record's first message is published: then its row is read (seq) and the
+ * payloads point into it (off into the photo; the evidence message is the JSON).
+ */
 struct msg {
 	char topic[BENCH_TOPIC_MAX];
 	const void *payload;
-	size_t len;
-	bool last; /* the record's evidence message: its PUBACK completes the record */
+	size_t len, off;
+	uint64_t seq;
+	bool first, last; /* first: of its record; last: the record's evidence message, whose
+			     PUBACK completes the record */
 };
 
 struct publoop {
@@ -880,12 +890,19 @@ struct publoop {
 	size_t records_done, records;
 	bool *last_of_mid; /* indexed by mid: PUBACK of an evidence message */
 	bool failed;
+	struct outbox *ob;	/* --read: where each record is read from, as it goes out */
+	struct outbox_row row;	/* --read: the record being published (buffers reused) */
 };
 
-/* The subscriber side of the baseline: a consumer that drains every message with QoS 1. */
+/*
+ * The subscriber side of the baseline: a consumer that drains every message with QoS 1.
+ * first_ns/last_ns: its first and its latest message, the span `bench central` reports for
+ * the station (written by the consumer's thread before the release of received).
+ */
 struct plsub {
 	const char *filter;
 	size_t received, bytes;
+	uint64_t first_ns, last_ns;
 	bool subscribed, failed;
 };
 
@@ -930,8 +947,39 @@ static void pls_on_message(struct mosquitto *mosq, void *ud, const struct mosqui
 	struct plsub *ps = ud;
 
 	(void)mosq;
+	ps->last_ns = clock_now_ns();
+	if (!ps->first_ns)
+		ps->first_ns = ps->last_ns;
 	ps->bytes += (size_t)m->payloadlen;
 	__atomic_add_fetch(&ps->received, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * --read: the row of the record that @p m starts, read out of the outbox the way the daemon
+ * reads it; the payloads of its messages point into the row until the next record is read
+ * (libmosquitto has its own copy once mosquitto_publish_v5() returns).
+ */
+static int pl_read_record(struct publoop *pl, struct msg *m)
+{
+	int r = outbox_next_unacked(pl->ob, m->seq - 1, &pl->row);
+
+	if (r < 0 || pl->row.seq != m->seq) {
+		fprintf(stderr, "bench: publoop --read: record %" PRIu64 ": %s\n", m->seq,
+			r < 0 ? strerror(-r) : "not the next unacked row");
+		return -EIO;
+	}
+	for (struct msg *x = m; x < pl->msgs + pl->n_msgs; x++) {
+		if (x->last) {
+			x->payload = pl->row.json;
+			if (x->len != pl->row.json_len)
+				return -EIO;
+			break;
+		}
+		if (x->off + x->len > pl->row.photo_len)
+			return -EIO;
+		x->payload = pl->row.photo + x->off;
+	}
+	return 0;
 }
 
 static void pl_publish_record(struct mosquitto *mosq, struct publoop *pl)
@@ -940,6 +988,10 @@ static void pl_publish_record(struct mosquitto *mosq, struct publoop *pl)
 		struct msg *m = &pl->msgs[pl->next++];
 		int mid = 0, rc;
 
+		if (pl->ob && m->first && pl_read_record(pl, m) < 0) {
+			pl->failed = true;
+			return;
+		}
 		rc = mosquitto_publish_v5(mosq, &mid, m->topic, (int)m->len, m->payload, 1, false,
 					  NULL);
 		if (rc != MOSQ_ERR_SUCCESS) {
@@ -1019,25 +1071,38 @@ static int cmd_publoop(const struct opts *o)
 		struct outbox_row *row = &rows[i];
 		size_t chunks = (row->photo_len + o->chunk - 1) / o->chunk;
 
+		pl.msgs[pl.n_msgs].first = true;
 		for (size_t c = 0; c < chunks; c++) {
 			struct msg *m = &pl.msgs[pl.n_msgs++];
 			size_t off = c * o->chunk;
 
 			snprintf(m->topic, sizeof(m->topic), "sealbench/v1/%s/%s/photo/%s/%zu",
 				 o->site, o->station, row->id, c);
-			m->payload = row->photo + off;
+			m->payload = o->read ? NULL : row->photo + off;
+			m->off = off;
+			m->seq = row->seq;
 			m->len = row->photo_len - off < o->chunk ? row->photo_len - off : o->chunk;
 			bytes += m->len;
 		}
 		snprintf(pl.msgs[pl.n_msgs].topic, BENCH_TOPIC_MAX, "sealbench/v1/%s/%s/bench",
 			 o->site, o->station);
-		pl.msgs[pl.n_msgs].payload = row->json;
+		pl.msgs[pl.n_msgs].payload = o->read ? NULL : row->json;
 		pl.msgs[pl.n_msgs].len = row->json_len;
+		pl.msgs[pl.n_msgs].seq = row->seq;
 		pl.msgs[pl.n_msgs].last = true;
 		pl.n_msgs++;
 		bytes += row->json_len;
 	}
 	pl.records = n_rows;
+	if (o->read) {
+		/* nothing of the records stays in memory: each is read again when it goes out */
+		for (size_t i = 0; i < n_rows; i++)
+			outbox_row_done(&rows[i]);
+		free(rows);
+		rows = NULL;
+		n_rows = 0;
+		pl.ob = ob;
+	}
 
 	mosquitto_lib_init();
 	/*
@@ -1088,10 +1153,16 @@ static int cmd_publoop(const struct opts *o)
 	cpu0 = self_cpu_ns() - cpu0;
 	if (pl.failed)
 		die("publish loop failed");
-	/* cpu: both clients (publisher and the consumer's thread) over the timed part */
-	printf("publoop records=%zu messages=%zu bytes=%" PRIu64 " seconds=%.3f received=%zu "
-	       "cpu=%.3f\n",
-	       pl.records, pl.n_msgs, bytes, (double)secs / 1e9, received(&ps), (double)cpu0 / 1e9);
+	/*
+	 * cpu: both clients (publisher and the consumer's thread) over the timed part; span: the
+	 * consumer's first message to its last (all received: the acquire in received() orders
+	 * the reads after the consumer's last writes).
+	 */
+	printf("publoop records=%zu messages=%zu bytes=%" PRIu64 " seconds=%.3f span=%.3f "
+	       "received=%zu cpu=%.3f read=%d\n",
+	       pl.records, pl.n_msgs, bytes, (double)secs / 1e9,
+	       (double)(ps.last_ns - ps.first_ns) / 1e9, received(&ps), (double)cpu0 / 1e9,
+	       o->read);
 	mosquitto_disconnect(mosq);
 	mosquitto_destroy(mosq);
 	mosquitto_disconnect(sub);
@@ -1101,6 +1172,7 @@ static int cmd_publoop(const struct opts *o)
 	for (size_t i = 0; i < n_rows; i++)
 		outbox_row_done(&rows[i]);
 	free(rows);
+	outbox_row_done(&pl.row);
 	free(pl.msgs);
 	free(pl.last_of_mid);
 	outbox_close(ob);
@@ -1345,6 +1417,7 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "inflight", required_argument, NULL, 'i' },
 		{ "chunk", required_argument, NULL, 'c' },
+		{ "read", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .format = CAMERA_FMT_YUYV, .width = 1920, .height = 1080, .runs = 200,
@@ -1400,6 +1473,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			o.chunk = (unsigned)parse_ul("--chunk", optarg, BENCH_CHUNK_MAX);
+			break;
+		case 'R':
+			o.read = true;
 			break;
 		default:
 			die("unknown option");
