@@ -11,6 +11,7 @@
 #   make regress         recorded device traffic vs golden outputs (makeregress: regenerate)
 #   make soak            the durability harnesses (power cuts, faults, kills) 10,000 times each
 #   make bench           benchmarks vs same-run baselines -> tests/bench/results/<date>-<host>.md
+#                        BENCH_WORK=DIR: its files on the disk a station seals to (a board)
 #   make vm-test         every driver against real kernel devices in a qemu VM (tests/vm/)
 #   make deb [ARCH=arm64] the Debian package; make ARCH=arm64 / make test-arm64: cross build, qemu
 #   make clean
@@ -86,7 +87,7 @@ DAEMON := $(BUILD)/sealbenchd
 all: $(DAEMON) $(TOOLS)
 
 help:
-	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@ARCH=$(ARCH) tools/deps.sh

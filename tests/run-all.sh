@@ -33,8 +33,17 @@ suite regress tests/regress.sh "$build"
 # Durability: power cuts (crash VFS), I/O faults, disk full, quarantine, SIGKILL under load.
 suite crash tests/crash/run.sh "$build"
 
-# The benchmarks in their short mode: they run and write a table (no timing is asserted).
-suite bench-short "$PYTHON" tests/bench/run.py --short --bin "$build" --bench "$build/bench/sealbench-bench" --out "$build/bench"
+# The benchmarks in their short mode: they run and write a table (no timing is asserted)
+# whose header names the machine and the storage; then where make bench puts its files.
+bench_short() {
+	out=$("$PYTHON" tests/bench/run.py --short --bin "$build" \
+		--bench "$build/bench/sealbench-bench" --out "$build/bench") || return 1
+	printf '%s\n' "$out"
+	f=$(printf '%s\n' "$out" | sed -n 's/^written to //p')
+	[ -n "$f" ] && grep -q "^machine: " "$f" && grep -q "^storage (the bench's files" "$f"
+}
+suite bench-short bench_short
+suite bench-run "$PYTHON" tests/bench/run_check.py
 
 # arm64: unit tests cross-built and run under qemu-user (alignment, endianness, char sign).
 suite arm64 make --no-print-directory test-arm64

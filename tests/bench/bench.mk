@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
 #
 # make bench        the pipeline against its own primitives, same run (tests/bench/README.md);
-#                   the table goes to tests/bench/results/<date>-<host>.md and stdout
+#                   the table goes to tests/bench/results/<date>-<host>.md and stdout;
+#                   BENCH_WORK=DIR puts its databases and backlogs in DIR (default: the
+#                   temporary directory), on a board on the filesystem the station seals to
 # make bench-short  the same with tiny counts (seconds): proves the benchmark runs, asserts no
 #                   timings; the table goes to $(BUILD)/bench/ (not into the source tree)
 #
@@ -9,6 +11,7 @@
 
 BENCH_BIN := $(BUILD)/bench/sealbench-bench
 BENCH_RESULTS ?= tests/bench/results
+BENCH_WORK ?=
 BENCH_ARGS ?=
 
 .PHONY: bench bench-short
@@ -20,8 +23,8 @@ $(BENCH_BIN): $(BUILD)/obj/tests/bench/bench.o $(LIB)
 
 bench: $(DAEMON) $(TOOLS) $(BENCH_BIN)
 	@$(PYTHON) tests/bench/run.py --bin $(BUILD) --bench $(BENCH_BIN) \
-		--out $(BENCH_RESULTS) $(BENCH_ARGS)
+		--out $(BENCH_RESULTS) $(if $(BENCH_WORK),--work $(BENCH_WORK)) $(BENCH_ARGS)
 
 bench-short: $(DAEMON) $(TOOLS) $(BENCH_BIN)
 	@$(PYTHON) tests/bench/run.py --short --bin $(BUILD) --bench $(BENCH_BIN) \
-		--out $(BUILD)/bench $(BENCH_ARGS)
+		--out $(BUILD)/bench $(if $(BENCH_WORK),--work $(BENCH_WORK)) $(BENCH_ARGS)

@@ -143,6 +143,14 @@ class Table:
         return "\n".join(lines)
 
 
+def discard(args, d):
+    """A phase's directory, once its figures are read: removed (unless --keep), so a run needs
+    the disk space of its largest phase (the delivery: backlog, sink copy, WALs), not of all of
+    them together."""
+    if not args.keep:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def ms(us):
     return "%.2f ms" % (float(us) / 1000)
 
@@ -160,6 +168,7 @@ def capture_to_durable(args, cfg, work, table, notes):
             os.makedirs(d)
             res = run_bench(args.bench, "seal", "--dir", d, "--format", fmt,
                             "--runs", str(cfg["runs"]))
+            discard(args, d)
             s = res["seal"]
             rounds.append((ratio(int(s["pipe_p50_us"]), int(s["base_p50_us"])), res))
         order = sorted(rounds, key=lambda x: x[0])
@@ -201,6 +210,7 @@ def callgrind_instr(args, work, fmt, runs, func):
                         "--toggle-collect=" + func, args.bench, "seal", "--dir", d,
                         "--format", fmt, "--runs", str(runs)],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=1800)
+    discard(args, d)
     m = re.search(r"Collected : (\d+)", p.stderr)
     if p.returncode != 0 or not m:
         raise rig.RigError("callgrind %s %s: %s" % (fmt, func, p.stderr[-500:]))
@@ -236,6 +246,7 @@ def growth(args, cfg, work, table, notes):
         os.makedirs(d)
         res = run_bench(args.bench, "seal", "--dir", d, "--format", "yuyv", "--preload",
                         str(n), "--runs", str(cfg["growth_runs"]))
+        discard(args, d)
         s = res["seal"]
         p50[n] = (int(s["pipe_p50_us"]), int(s["base_p50_us"]))
         table.add("start-up (outbox_open) at %d unacked" % int(s["unacked_at_start"]),
@@ -371,6 +382,7 @@ def daemon_phases(args, cfg, work, table, notes):
         floor_dir = os.path.join(work, "floor")
         os.makedirs(floor_dir, exist_ok=True)
         fl = run_bench(args.bench, "floor", "--dir", floor_dir)["floor"]
+        discard(args, floor_dir)
         table.add("memory: RSS floor, a process that links the same libraries and uses each "
                   "once (same run)", "%.1f MB (anon %.1f + file %.1f)" % (
                       int(fl["rss_kb"]) / 1024, int(fl["anon_kb"]) / 1024,
@@ -378,6 +390,7 @@ def daemon_phases(args, cfg, work, table, notes):
     finally:
         st.stop()
         st.broker.stop()
+        discard(args, st.dir)
 
 
 def station_delivery_round(args, cfg, d):
@@ -443,8 +456,7 @@ def station_delivery_round(args, cfg, d):
             central.stop()
         st.stop()
         st.broker.stop()
-        if not args.keep:
-            shutil.rmtree(d, ignore_errors=True)  # one station-side backlog at a time
+        discard(args, d)  # one station-side backlog at a time
 
 
 def station_delivery(args, cfg, work, table, notes):
@@ -591,6 +603,132 @@ def shared_sinks(args, cfg, work, table, notes):
             p.stop()
         st.stop()
         st.broker.stop()
+        discard(args, st.dir)
+
+
+# Filesystems and disks that keep their data in RAM: fsync costs nothing there, so the
+# capture rows would time memory, not the storage a station seals to.
+RAM_FS = ("tmpfs", "ramfs")
+RAM_DISKS = ("zram", "ram")
+
+
+def unescape_mountinfo(field):
+    """/proc/self/mountinfo writes space, tab, newline and backslash as \\ooo."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def read_sys(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def storage_of(path):
+    """What @path lives on: dict(fstype, source, mount, disk, ram, text). disk and the text's
+    parenthesis come from /sys for a block device (its driver, model or card name, write
+    cache), so a board's SD card and a VM's virtio disk read differently in the header."""
+    path = os.path.realpath(path)
+    best = None
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            a = line.split()
+            sep = a.index("-")
+            mnt = unescape_mountinfo(a[4])
+            inside = path == mnt or path.startswith(mnt.rstrip("/") + "/")
+            # The longest mount point wins; of equal ones the last (it is mounted on top).
+            if inside and (best is None or len(mnt) >= len(best["mount"])):
+                best = dict(mount=mnt, devno=a[2], fstype=a[sep + 1],
+                            source=unescape_mountinfo(a[sep + 2]))
+    if best is None:
+        raise rig.RigError("%s: no mount in /proc/self/mountinfo holds it" % path)
+    best["disk"], parts = "", []
+    sysdev = "/sys/dev/block/%s" % best["devno"]
+    if os.path.exists(sysdev):
+        dev = os.path.realpath(sysdev)
+        if os.path.exists(os.path.join(dev, "partition")):
+            dev = os.path.dirname(dev)
+        best["disk"] = os.path.basename(dev)
+        driver = os.path.basename(os.path.realpath(os.path.join(dev, "device", "driver"))) \
+            if os.path.exists(os.path.join(dev, "device", "driver")) else ""
+        kind = read_sys(os.path.join(dev, "device", "type"))  # mmc: SD, MMC, SDIO
+        name = read_sys(os.path.join(dev, "device", "model")) or \
+            read_sys(os.path.join(dev, "device", "name"))
+        if kind in ("SD", "MMC"):
+            parts.append("%s card%s" % (kind, " '%s'" % name if name else ""))
+        elif name:
+            parts.append("'%s'" % name)
+        if driver:
+            parts.append(driver)
+        cache = read_sys(os.path.join(dev, "queue", "write_cache"))
+        if cache:
+            parts.append("write cache: " + cache)
+    best["ram"] = best["fstype"] in RAM_FS or best["disk"].startswith(RAM_DISKS)
+    best["text"] = "%s on %s%s, mounted at %s" % (
+        best["fstype"], best["source"],
+        " (disk %s: %s)" % (best["disk"], ", ".join(parts)) if best["disk"] and parts
+        else " (disk %s)" % best["disk"] if best["disk"] else "", best["mount"])
+    return best
+
+
+def git_revision():
+    """The tree's short revision, saying so when tracked files differ from it (a scratch
+    run's figures are not that revision's)."""
+    import subprocess
+
+    def git(*a):
+        p = subprocess.run(["git", "-C", ROOT] + list(a), stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, text=True)
+        return p.stdout.strip() if p.returncode == 0 else None
+    rev = git("rev-parse", "--short", "HEAD")
+    if rev is None:
+        return "unknown (not a git checkout)"
+    if git("status", "--porcelain", "--untracked-files=no"):
+        rev += " with uncommitted changes"
+    return rev
+
+
+def machine_text():
+    """CPU model (or the board's model on ARM), memory and kernel, for the results header."""
+    model = ""
+    cpuinfo = read_sys("/proc/cpuinfo")
+    for key in ("Model", "model name", "Hardware"):
+        m = re.search(r"^%s\s*:\s*(.+)$" % key, cpuinfo, re.M)
+        if m:
+            model = m.group(1).strip()
+            break
+    m = re.search(r"^MemTotal:\s+(\d+) kB", read_sys("/proc/meminfo"), re.M)
+    mem = "%.1f GB RAM" % (int(m.group(1)) / 1048576) if m else "RAM unknown"
+    return "%s; %s; Linux %s %s" % (model or "CPU model unknown", mem, os.uname().release,
+                                    os.uname().machine)
+
+
+def disk_needed(cfg):
+    """Bytes a run needs free in its work directory: its largest phase is the delivery, the
+    backlog in the outbox plus the sink's copy of it (measured at 1.2 GB for the full run's
+    2,000 x 300 KB), with a quarter on top for the WALs and the brokers."""
+    return max(int(2.5 * cfg["backlog"] * cfg["photo_kb"] * 1024), 64 << 20)
+
+
+def work_refusal(work, cfg, short):
+    """Why a run must not put its files in @work, for stderr; None when it may."""
+    if not os.path.isdir(work):
+        return "not a directory"
+    store = storage_of(work)
+    if store["ram"] and not short:
+        return ("its filesystem (%s) keeps its data in RAM, where fsync costs nothing: the "
+                "capture-to-durable rows would not measure a station's storage. Give a "
+                "directory on the disk the station seals to: make bench BENCH_WORK=DIR" %
+                store["text"])
+    st = os.statvfs(work)
+    free, need = st.f_bavail * st.f_frsize, disk_needed(cfg)
+    if free < need:
+        return ("%.0f MB free; a %s run needs %.0f MB (its delivery phase holds a "
+                "%d-package backlog and the sink's copy of it). Free some space or give "
+                "another directory: make bench BENCH_WORK=DIR" % (
+                    free / 1e6, "short" if short else "full", need / 1e6, cfg["backlog"]))
+    return None
 
 
 def main():
@@ -600,9 +738,19 @@ def main():
     ap.add_argument("--out", required=True, help="directory for <date>-<host>.md")
     ap.add_argument("--short", action="store_true", help="tiny counts: proves it runs")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--work", default=tempfile.gettempdir(), metavar="DIR",
+                    help="where the bench's databases, backlogs and brokers go (a fresh "
+                    "directory in DIR; default %(default)s). Put it on the filesystem the "
+                    "station seals to (on a board, the one holding /var/lib/sealbench): the "
+                    "capture rows time its fsync. A full run refuses tmpfs, ramfs and zram.")
     args = ap.parse_args()
     cfg = SHORT if args.short else FULL
-    work = tempfile.mkdtemp(prefix="sb-bench-")
+    why = work_refusal(args.work, cfg, args.short)
+    if why:
+        print("run.py: --work %s: %s" % (args.work, why), file=sys.stderr)
+        return 2
+    store = storage_of(args.work)
+    work = tempfile.mkdtemp(prefix="sb-bench-", dir=args.work)
     table, notes = Table(), []
     t0 = time.monotonic()
     try:
@@ -623,11 +771,15 @@ def main():
                                            now.strftime("%Y-%m-%d %H:%M UTC")),
             "",
             "%d CPUs, load average at the end %s; git %s; %.0f s." % (
-                os.cpu_count(), " ".join("%.2f" % x for x in os.getloadavg()),
-                os.popen("git -C %s rev-parse --short HEAD 2>/dev/null" % ROOT).read().strip()
-                or "unknown", time.monotonic() - t0),
+                os.cpu_count(), " ".join("%.2f" % x for x in os.getloadavg()), git_revision(),
+                time.monotonic() - t0),
+            "",
+            "machine: %s." % machine_text(),
+            "",
+            "storage (the bench's files, --work %s): %s." % (args.work, store["text"]),
             ""]
-    text = "\n".join(head) + table.markdown() + "\n\n" + "\n".join("- " + n for n in notes) + "\n"
+    text = ("\n".join(head) + "\n" + table.markdown() + "\n\n" +
+            "\n".join("- " + n for n in notes) + "\n")
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "%s-%s.md" % (now.strftime("%Y-%m-%d"), host))
     with open(path, "w") as f:
