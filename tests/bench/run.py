@@ -711,11 +711,11 @@ def disk_needed(cfg):
     return max(int(2.5 * cfg["backlog"] * cfg["photo_kb"] * 1024), 64 << 20)
 
 
-def work_refusal(work, cfg, short):
-    """Why a run must not put its files in @work, for stderr; None when it may."""
+def work_refusal(work, store, cfg, short):
+    """Why a run must not put its files in @work (on @store, storage_of(work)), for stderr;
+    None when it may."""
     if not os.path.isdir(work):
         return "not a directory"
-    store = storage_of(work)
     if store["ram"] and not short:
         return ("its filesystem (%s) keeps its data in RAM, where fsync costs nothing: the "
                 "capture-to-durable rows would not measure a station's storage. Give a "
@@ -745,11 +745,11 @@ def main():
                     "capture rows time its fsync. A full run refuses tmpfs, ramfs and zram.")
     args = ap.parse_args()
     cfg = SHORT if args.short else FULL
-    why = work_refusal(args.work, cfg, args.short)
+    store = storage_of(args.work)  # also for the header
+    why = work_refusal(args.work, store, cfg, args.short)
     if why:
         print("run.py: --work %s: %s" % (args.work, why), file=sys.stderr)
         return 2
-    store = storage_of(args.work)
     work = tempfile.mkdtemp(prefix="sb-bench-", dir=args.work)
     table, notes = Table(), []
     t0 = time.monotonic()

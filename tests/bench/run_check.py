@@ -105,12 +105,13 @@ def test_refuses_ram():
 def test_refuses_small_disk():
     d = tempfile.mkdtemp(prefix="sb-runcheck-")
     try:
-        free = os.statvfs(d).f_bavail * os.statvfs(d).f_frsize
+        st = os.statvfs(d)
+        free, store = st.f_bavail * st.f_frsize, run.storage_of(d)
         # A backlog that cannot fit: the same check make bench runs, on this disk.
-        why = run.work_refusal(d, dict(run.FULL, backlog=free // 1024 + 1), False)
+        why = run.work_refusal(d, store, dict(run.FULL, backlog=free // 1024 + 1), False)
         check("refuses a full disk", why is not None and "MB free" in why and
               "BENCH_WORK" in why, repr(why))
-        why = run.work_refusal(d, run.SHORT, True)
+        why = run.work_refusal(d, store, run.SHORT, True)
         if free >= run.disk_needed(run.SHORT):
             check("accepts a short run here", why is None, repr(why))
         else:
